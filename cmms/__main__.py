@@ -1,0 +1,3 @@
+from cmms.cli import main
+
+main()

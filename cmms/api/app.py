@@ -1,0 +1,49 @@
+"""The aiohttp application factory: every route table, middleware, health, metrics and OpenAPI."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from aiohttp import web
+
+from cmms.api import openapi
+from cmms.api.keys import DEPS, METRICS, READINESS
+from cmms.api.metrics import Metrics
+from cmms.api.middleware import make_middleware
+from cmms.api.routes import ALL_TABLES
+from cmms.api.routing import ACTOR, REQUEST_ID, SESSION, Handler
+from cmms.domain.errors import Unauthenticated
+from cmms.services import auth
+from cmms.services.deps import Deps
+
+ReadinessCheck = Callable[[], Awaitable[dict[str, dict[str, object]]]]
+
+
+def make_app(deps: Deps, readiness: ReadinessCheck) -> web.Application:
+    metrics = Metrics()
+    app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=deps.settings.server.max_body_bytes)
+    app[DEPS] = deps
+    app[METRICS] = metrics
+    app[READINESS] = readiness
+    for table in ALL_TABLES:
+        for route in table.routes:
+            handler = route.handler if route.public else _authenticated(route.handler)
+            app.router.add_route(route.method, route.path, handler)
+    app.router.add_get("/api/openapi.json", openapi.handler)
+    return app
+
+
+def _authenticated(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("send an access token: Authorization: Bearer <token>")
+        claims = await auth.authenticate(request.app[DEPS], token.strip())
+        request[ACTOR] = replace(claims.actor, request_id=request[REQUEST_ID])
+        request[SESSION] = claims.session_id
+        return await handler(request)
+
+    return wrapped

@@ -1,0 +1,16 @@
+"""Every route table of the API, in the order OpenAPI lists them."""
+
+from cmms.api.routes import alerts, assets, audit, auth, health, orders, plans, plants, users
+from cmms.api.routing import RouteTable
+
+ALL_TABLES: list[RouteTable] = [
+    auth.routes,
+    users.routes,
+    plants.routes,
+    assets.routes,
+    orders.routes,
+    plans.routes,
+    alerts.routes,
+    audit.routes,
+    health.routes,
+]

@@ -1,0 +1,7 @@
+"""Assets."""
+
+from __future__ import annotations
+
+from cmms.api.routing import RouteTable
+
+routes = RouteTable("assets")

@@ -1,0 +1,7 @@
+"""Plans."""
+
+from __future__ import annotations
+
+from cmms.api.routing import RouteTable
+
+routes = RouteTable("plans")

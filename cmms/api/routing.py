@@ -1,0 +1,152 @@
+"""Route tables that carry what OpenAPI needs, and the helpers every handler uses.
+
+Each routes module owns one `RouteTable`; `cmms.api.app` mounts them all and `cmms.api.openapi`
+describes them all, so a route cannot exist without its schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from cmms.db.jsonb import dumps
+from cmms.domain.errors import ValidationFailed
+from cmms.domain.roles import Actor
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+ACTOR = web.RequestKey("actor", Actor)
+SESSION = web.RequestKey("session_id", str)
+REQUEST_ID = web.RequestKey("request_id", str)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    public: bool = False
+    errors: tuple[int, ...] = ()
+
+
+@dataclass
+class RouteTable:
+    tag: str
+    routes: list[Route] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status: int = 200,
+        public: bool = False,
+        errors: tuple[int, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append(
+                Route(method, path, handler, summary, self.tag, body, query, response, status, public, errors)
+            )
+            return handler
+
+        return register
+
+
+class InvalidInput(Exception):
+    """A body or query that failed validation: pydantic's errors, turned into problem+json."""
+
+    def __init__(self, errors: list[dict[str, Any]], where: str) -> None:
+        super().__init__("invalid input")
+        self.errors = errors
+        self.where = where
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        out.append({"field": loc, "message": err["msg"], "type": err["type"]})
+    return out
+
+
+async def read_body(request: web.Request, model: type[M], *, list_field: str | None = None) -> M:
+    """Parse and validate a JSON object body; with `list_field`, a bare array stands for that field."""
+    raw = await request.read()
+    if not raw:
+        raise InvalidInput([{"field": "body", "message": "a JSON body is required", "type": "missing"}], "body")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            [{"field": "body", "message": f"not valid JSON: {exc}", "type": "json_invalid"}], "body"
+        ) from None
+    if list_field and isinstance(data, list):
+        data = {list_field: data}
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            [{"field": "body", "message": "the body must be a JSON object", "type": "model_type"}], "body"
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(_field_errors(exc), "body") from None
+
+
+def read_query(request: web.Request, model: type[M]) -> M:
+    values: dict[str, Any] = {}
+    for key in request.query:
+        items = request.query.getall(key)
+        values[key] = ",".join(items) if len(items) > 1 else items[0]
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidInput(_field_errors(exc), "query") from None
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
+        raise ValidationFailed(f"{name} must be a positive integer", field=name)
+    return int(raw)
+
+
+def if_match(request: web.Request) -> int | None:
+    """The version named by If-Match (`"3"`, `W/"3"` or `3`); None when absent or `*`."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 9:
+        raise ValidationFailed("If-Match must be a version number in quotes, as sent in ETag", field="If-Match")
+    return int(value)
+
+
+def json(data: Any, *, status: int = 200, etag: int | None = None) -> web.Response:
+    response = web.Response(body=dumps(data).encode(), status=status, content_type="application/json")
+    if etag is not None:
+        response.headers["ETag"] = f'"{etag}"'
+    return response
+
+
+def resource(row: dict[str, Any], *, status: int = 200) -> web.Response:
+    return json(row, status=status, etag=row.get("version"))
+
+
+def page(items: list[dict[str, Any]], next_cursor: str | None) -> web.Response:
+    return json({"items": items, "next_cursor": next_cursor})

@@ -1,0 +1,154 @@
+"""The `cmms` command: daemon, migrations and administration. Exit 0, or non-zero with one line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from cmms.config import ConfigError, Settings, load_settings
+from cmms.domain.errors import DomainError
+from cmms.domain.model import UserIn
+from cmms.domain.roles import Actor, Role
+from cmms.logs import setup_logging
+
+T = TypeVar("T")
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.find_object(Settings)  # type: ignore[return-value]
+
+
+def run(coro_fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    """Run an async command; turn known errors into one line on stderr and exit status 1."""
+
+    @wraps(coro_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return asyncio.run(coro_fn(*args, **kwargs))
+        except (DomainError, ConfigError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where embedded servers and files live.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), help="A TOML settings file.")
+@click.pass_context
+def main(ctx: click.Context, data_dir: str | None, config_file: str | None) -> None:
+    """CMMS: work orders, assets, preventive maintenance and alerts."""
+    try:
+        settings = load_settings(config_file, data_dir=data_dir)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    setup_logging(settings.log.level, settings.log.format)
+    ctx.obj = settings
+
+
+@main.command()
+@click.option("--host", help="Listen address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Listen port (default 8080).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run the daemon: REST API, health and metrics."""
+    from dataclasses import replace
+
+    from cmms.server import serve as serve_forever
+
+    started = time.perf_counter()
+    settings = _settings(ctx)
+    server = replace(settings.server, host=host or settings.server.host, port=port or settings.server.port)
+    run(serve_forever)(replace(settings, server=server), started)
+
+
+@main.command("migrate")
+@click.pass_context
+def migrate_cmd(ctx: click.Context) -> None:
+    """Apply database migrations."""
+    from cmms.db.migrate import migrate
+    from cmms.runtime import open_runtime
+
+    @run
+    async def go() -> None:
+        async with open_runtime(_settings(ctx), apply_migrations=False) as rt:
+            applied = await migrate(rt.dsn)
+        click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+    go()
+
+
+@main.group()
+def tenant() -> None:
+    """Tenants (organisations)."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--display-name", help="Human-readable name (default: NAME).")
+@click.pass_context
+def tenant_create(ctx: click.Context, name: str, display_name: str | None) -> None:
+    """Create a tenant named NAME (lowercase letters, digits, - and _)."""
+    from cmms.runtime import open_runtime
+    from cmms.services import tenants
+
+    @run
+    async def go() -> None:
+        async with open_runtime(_settings(ctx)) as rt:
+            row = await tenants.create(rt.deps, name, display_name)
+        click.echo(f"tenant {row['name']} created (id {row['id']})")
+
+    go()
+
+
+@main.group()
+def user() -> None:
+    """Users of a tenant."""
+
+
+@user.command("create")
+@click.option("--tenant", "tenant_name", required=True)
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from one line of standard input.")
+@click.pass_context
+def user_create(
+    ctx: click.Context, tenant_name: str, email: str, role: str, name: str | None, password_stdin: bool
+) -> None:
+    """Create a user; the password comes from a prompt or --password-stdin."""
+    from pydantic import ValidationError
+
+    from cmms.runtime import open_runtime
+    from cmms.services import tenants, users
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserIn(email=email, name=name, role=Role(role), password=password)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise click.ClickException(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+    @run
+    async def go() -> None:
+        async with open_runtime(_settings(ctx)) as rt:
+            found = await tenants.find(rt.deps, tenant_name)
+            if found is None:
+                raise click.ClickException(f"no tenant named {tenant_name}")
+            operator = Actor(tenant_id=found["id"], user_id=None, role=Role.ADMIN, request_id="cli")
+            row = await users.create(rt.deps, operator, data)
+        click.echo(f"user {row['email']} ({row['role']}) created in {tenant_name} (id {row['id']})")
+
+    go()

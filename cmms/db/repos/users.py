@@ -1,0 +1,23 @@
+"""Users of a tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cmms.db import crud
+from cmms.db.pool import Cursor, fetchone
+
+PUBLIC = ("id", "email", "name", "role", "active", "created_at", "updated_at", "version")
+
+
+def public(row: dict[str, Any]) -> dict[str, Any]:
+    """A user as the API shows it: never the password hash."""
+    return {k: row[k] for k in PUBLIC}
+
+
+async def by_email(cur: Cursor, tenant_id: int, email: str) -> dict[str, Any] | None:
+    return await fetchone(cur, "SELECT * FROM users WHERE tenant_id = %s AND email = %s", (tenant_id, email))
+
+
+async def get(cur: Cursor, tenant_id: int, user_id: int, *, lock: bool = False) -> dict[str, Any]:
+    return await crud.get(cur, "users", tenant_id, user_id, lock=lock)

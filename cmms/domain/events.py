@@ -1,0 +1,68 @@
+"""Events every mutation records in the outbox, and the audiences that may see them.
+
+An audience is a list of room suffixes: "tenant", "role:<role>", "user:<id>". The Socket.IO
+server maps them onto `tenant:<id>`, `tenant:<id>:role:<role>` and `user:<id>`, and the replay
+endpoint filters stored events with the same list, so live and replayed delivery never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmms.domain.roles import STAFF, Actor, Role
+
+ORDER_CREATED = "order:created"
+ORDER_UPDATED = "order:updated"
+ORDER_STATUS_CHANGED = "order:status-changed"
+ASSET_CREATED = "asset:created"
+ASSET_UPDATED = "asset:updated"
+ALERT_TRIGGERED = "alert:triggered"
+ALERT_UPDATED = "alert:updated"
+NOTIFICATION = "notification"
+JOB_PROGRESS = "job:progress"
+PLANT_CREATED = "plant:created"
+PLANT_UPDATED = "plant:updated"
+PLANT_DELETED = "plant:deleted"
+PLAN_CREATED = "plan:created"
+PLAN_UPDATED = "plan:updated"
+PLAN_DELETED = "plan:deleted"
+USER_CREATED = "user:created"
+USER_UPDATED = "user:updated"
+
+TENANT = ["tenant"]
+STAFF_ROOMS = sorted(f"role:{r}" for r in STAFF)
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    data: dict[str, Any]
+    audience: list[str] = field(default_factory=lambda: list(TENANT))
+
+
+def order_audience(order: dict[str, Any]) -> list[str]:
+    """Staff see every order; a requester sees only events about their own requests."""
+    rooms = list(STAFF_ROOMS)
+    if order.get("requested_by"):
+        rooms.append(f"user:{order['requested_by']}")
+    return rooms
+
+
+SUPERVISOR_ROOMS = ["role:admin", "role:manager"]
+
+
+def user_audience(user_id: int) -> list[str]:
+    return [f"user:{user_id}"]
+
+
+def visible_rooms(actor: Actor) -> list[str]:
+    """The audiences an actor belongs to (used to filter replay)."""
+    rooms = ["tenant", f"role:{actor.role}"]
+    if actor.user_id is not None:
+        rooms.append(f"user:{actor.user_id}")
+    return rooms
+
+
+def is_requester(actor: Actor) -> bool:
+    return actor.role == Role.REQUESTER

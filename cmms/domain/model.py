@@ -1,0 +1,483 @@
+"""The product's types: what callers send (validated) and what they get back (for the schema).
+
+Inputs forbid unknown fields, so a misspelt field is an error naming it instead of a silent no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from cmms.domain.roles import Role
+from cmms.domain.workflow import Status
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$"),
+]
+
+
+class Criticality(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+Priority = Criticality
+
+
+class AssetStatus(StrEnum):
+    OPERATIONAL = "operational"
+    DOWN = "down"
+    MAINTENANCE = "maintenance"
+    RETIRED = "retired"
+
+
+class OrderType(StrEnum):
+    CORRECTIVE = "corrective"
+    PREVENTIVE = "preventive"
+    INSPECTION = "inspection"
+    EMERGENCY = "emergency"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---- auth and users ---------------------------------------------------------------------------
+
+
+class LoginIn(Input):
+    tenant: Name
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class RefreshIn(Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=10, max_length=512)]
+
+
+class LogoutIn(Input):
+    refresh_token: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+
+
+class UserIn(Input):
+    email: Email
+    name: Name | None = None
+    role: Role
+    password: Password
+
+
+class UserPatch(Input):
+    name: Name | None = None
+    role: Role | None = None
+    active: bool | None = None
+    password: Password | None = None
+
+
+# ---- plants and assets ------------------------------------------------------------------------
+
+
+class PlantIn(Input):
+    name: Name
+    code: Code | None = None
+    address: ShortText | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64)] = "UTC"
+
+
+class PlantPatch(Input):
+    name: Name | None = None
+    code: Code | None = None
+    address: ShortText | None = None
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Meter(Input):
+    name: Code
+    unit: Annotated[str, StringConstraints(max_length=32)] | None = None
+    min: Finite | None = None
+    max: Finite | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Meter:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class AssetIn(Input):
+    name: Name
+    plant_id: Id
+    parent_id: Id | None = None
+    code: Code | None = None
+    type: Annotated[str, StringConstraints(max_length=64)] | None = None
+    manufacturer: ShortText | None = None
+    model: ShortText | None = None
+    serial: ShortText | None = None
+    criticality: Criticality = Criticality.MEDIUM
+    status: AssetStatus = AssetStatus.OPERATIONAL
+    meters: Annotated[list[Meter], Field(max_length=50)] = []
+
+    @field_validator("meters")
+    @classmethod
+    def _unique_meters(cls, meters: list[Meter]) -> list[Meter]:
+        names = [m.name for m in meters]
+        if len(names) != len(set(names)):
+            raise ValueError("meter names must be unique")
+        return meters
+
+
+class AssetPatch(Input):
+    name: Name | None = None
+    parent_id: Id | None = None
+    code: Code | None = None
+    type: Annotated[str, StringConstraints(max_length=64)] | None = None
+    manufacturer: ShortText | None = None
+    model: ShortText | None = None
+    serial: ShortText | None = None
+    criticality: Criticality | None = None
+    status: AssetStatus | None = None
+    meters: Annotated[list[Meter], Field(max_length=50)] | None = None
+
+
+class ReadingIn(Input):
+    meter: Code
+    value: Finite
+    at: AwareDatetime | None = None
+
+
+class ReadingsIn(Input):
+    readings: Annotated[list[ReadingIn], Field(min_length=1, max_length=1000)]
+
+
+# ---- work orders ------------------------------------------------------------------------------
+
+
+class OrderIn(Input):
+    title: Name
+    description: LongText = ""
+    type: OrderType = OrderType.CORRECTIVE
+    priority: Priority = Priority.MEDIUM
+    asset_id: Id | None = None
+    plant_id: Id | None = None
+    assignee_id: Id | None = None
+    due_at: AwareDatetime | None = None
+
+
+class OrderPatch(Input):
+    title: Name | None = None
+    description: LongText | None = None
+    type: OrderType | None = None
+    priority: Priority | None = None
+    asset_id: Id | None = None
+    assignee_id: Id | None = None
+    due_at: AwareDatetime | None = None
+    downtime_minutes: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+
+
+class TransitionIn(Input):
+    to: Status
+    note: LongText | None = None
+
+
+class NoteIn(Input):
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+# ---- plans and alerts -------------------------------------------------------------------------
+
+
+class PlanIn(Input):
+    asset_id: Id
+    title: Name
+    instructions: LongText = ""
+    trigger: Literal["calendar", "meter"] = "calendar"
+    schedule: Literal["fixed", "floating"] = "fixed"
+    interval_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    meter: Code | None = None
+    meter_interval: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    lead_days: Annotated[int, Field(ge=0, le=365)] = 7
+    priority: Priority = Priority.MEDIUM
+    next_due_at: AwareDatetime | None = None
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _trigger_complete(self) -> PlanIn:
+        check_plan_trigger(self.trigger, self.interval_days, self.meter, self.meter_interval)
+        return self
+
+
+class PlanPatch(Input):
+    title: Name | None = None
+    instructions: LongText | None = None
+    trigger: Literal["calendar", "meter"] | None = None
+    schedule: Literal["fixed", "floating"] | None = None
+    interval_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    meter: Code | None = None
+    meter_interval: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    lead_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    priority: Priority | None = None
+    next_due_at: AwareDatetime | None = None
+    active: bool | None = None
+
+
+def check_plan_trigger(
+    trigger: str, interval_days: int | None, meter: str | None, meter_interval: float | None
+) -> None:
+    if trigger == "calendar" and interval_days is None:
+        raise ValueError("a calendar plan needs interval_days")
+    if trigger == "meter" and (meter is None or meter_interval is None):
+        raise ValueError("a meter plan needs meter and meter_interval")
+
+
+class AlertIn(Input):
+    kind: Code
+    severity: Severity = Severity.WARNING
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    asset_id: Id | None = None
+
+
+# ---- list queries -----------------------------------------------------------------------------
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v]
+    return value
+
+
+class PageQuery(Input):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class OrderQuery(PageQuery):
+    status: Annotated[list[Status], BeforeValidator(_split)] | None = None
+    priority: Annotated[list[Priority], BeforeValidator(_split)] | None = None
+    type: Annotated[list[OrderType], BeforeValidator(_split)] | None = None
+    asset_id: Id | None = None
+    plant_id: Id | None = None
+    assignee_id: Id | None = None
+    requested_by: Id | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class AssetQuery(PageQuery):
+    plant_id: Id | None = None
+    parent_id: Id | None = None
+    status: Annotated[list[AssetStatus], BeforeValidator(_split)] | None = None
+    criticality: Annotated[list[Criticality], BeforeValidator(_split)] | None = None
+    q: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class PlanQuery(PageQuery):
+    asset_id: Id | None = None
+    active: bool | None = None
+
+
+class AlertQuery(PageQuery):
+    status: Annotated[list[AlertStatus], BeforeValidator(_split)] | None = None
+    severity: Annotated[list[Severity], BeforeValidator(_split)] | None = None
+    asset_id: Id | None = None
+
+
+class ReadingQuery(PageQuery):
+    meter: Code | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class AuditQuery(PageQuery):
+    entity: Annotated[str, StringConstraints(max_length=32)] | None = None
+    entity_id: Id | None = None
+    actor_id: Id | None = None
+
+
+class UserQuery(PageQuery):
+    role: Role | None = None
+
+
+# ---- outputs (documentation of what the API returns) ------------------------------------------
+
+
+class Resource(BaseModel):
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class User(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    role: Role
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class Me(BaseModel):
+    user: User
+    tenant: dict[str, Any]
+    role: Role
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    user: User
+
+
+class Plant(Resource):
+    name: str
+    code: str | None
+    address: str | None
+    timezone: str
+
+
+class Asset(Resource):
+    plant_id: int
+    parent_id: int | None
+    name: str
+    code: str | None
+    type: str | None
+    manufacturer: str | None
+    model: str | None
+    serial: str | None
+    criticality: Criticality
+    status: AssetStatus
+    meters: list[dict[str, Any]]
+
+
+class Reading(BaseModel):
+    id: int
+    asset_id: int
+    meter: str
+    value: float
+    at: datetime
+
+
+class Order(Resource):
+    number: str
+    title: str
+    description: str
+    type: OrderType
+    priority: Priority
+    status: Status
+    asset_id: int | None
+    plant_id: int | None
+    assignee_id: int | None
+    requested_by: int | None
+    plan_id: int | None
+    due_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    closed_at: datetime | None
+    downtime_minutes: int
+    allowed_transitions: list[Status] = []
+
+
+class Note(BaseModel):
+    id: int
+    order_id: int
+    author_id: int | None
+    body: str
+    created_at: datetime
+
+
+class Plan(Resource):
+    asset_id: int
+    title: str
+    instructions: str
+    trigger: str
+    schedule: str
+    interval_days: int | None
+    meter: str | None
+    meter_interval: float | None
+    lead_days: int
+    priority: Priority
+    next_due_at: datetime | None
+    next_due_meter: float | None
+    last_done_at: datetime | None
+    active: bool
+
+
+class Alert(Resource):
+    asset_id: int | None
+    kind: str
+    severity: Severity
+    status: AlertStatus
+    message: str
+    acknowledged_by: int | None
+    acknowledged_at: datetime | None
+    resolved_by: int | None
+    resolved_at: datetime | None
+
+
+class AuditEntry(BaseModel):
+    id: int
+    actor_id: int | None
+    action: str
+    entity: str
+    entity_id: int | None
+    changes: dict[str, Any]
+    request_id: str | None
+    at: datetime
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None
+    request_id: str | None = None

@@ -1,0 +1,35 @@
+"""Roles and who may do what outside the order workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    TECHNICIAN = "technician"
+    REQUESTER = "requester"
+
+
+SUPERVISORS = frozenset({Role.ADMIN, Role.MANAGER})
+STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.TECHNICIAN})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: the verified claims of an access token (or a CLI operator)."""
+
+    tenant_id: int
+    user_id: int | None
+    role: Role
+    request_id: str = ""
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in SUPERVISORS
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF

@@ -1,0 +1,124 @@
+"""The composition root: opens every resource once, in order, and closes them in reverse.
+
+The daemon, the workers and every CLI command use `open_runtime`, so they share one code path
+whether PostgreSQL and Redis are embedded or external.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+
+from cmms.cache.revoked import Revocations
+from cmms.cache.throttle import LoginThrottle
+from cmms.config import ConfigError, Settings
+from cmms.db.migrate import migrate
+from cmms.db.pool import open_pool, transaction
+from cmms.embedded import embedded_postgres, embedded_redis
+from cmms.services.deps import Deps
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    data_dir: Path
+    dsn: str
+    redis_url: str
+    deps: Deps
+
+    async def readiness(self) -> dict[str, dict[str, object]]:
+        return {
+            "postgres": await _timed(self._check_postgres()),
+            "redis": await _timed(self.deps.redis.ping()),
+            "search": {"ok": True, "backend": "postgres"},
+        }
+
+    async def _check_postgres(self) -> None:
+        async with transaction(self.deps.pool, None) as cur:
+            await cur.execute("SELECT 1")
+
+
+async def _timed(check: Any) -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(check, timeout=2.0)
+    except Exception as exc:
+        return {"ok": False, "error": str(exc) or type(exc).__name__}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+async def _enter_in_thread(stack: AsyncExitStack, cm: AbstractContextManager[T]) -> T:
+    value = await asyncio.to_thread(cm.__enter__)
+    stack.push_async_callback(asyncio.to_thread, cm.__exit__, None, None, None)
+    return value
+
+
+def jwt_secret(settings: Settings, data_dir: Path) -> str:
+    """The configured secret, or one generated on first start and kept in the data dir (0600)."""
+    if settings.jwt.secret:
+        if len(settings.jwt.secret.encode()) < 32:
+            raise ConfigError("CMMS_JWT_SECRET must be at least 32 bytes")
+        return settings.jwt.secret
+    path = data_dir / "jwt.secret"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, *, apply_migrations: bool = True) -> AsyncIterator[Runtime]:
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    async with AsyncExitStack() as stack:
+        dsn = settings.database.url or await _enter_in_thread(stack, embedded_postgres(data_dir))
+        redis_url = settings.redis.url or await _enter_in_thread(stack, embedded_redis(data_dir))
+        if apply_migrations:
+            await migrate(dsn)
+        pool = await stack.enter_async_context(
+            open_pool(
+                dsn,
+                minsize=settings.database.pool_min,
+                maxsize=settings.database.pool_max,
+                statement_timeout_ms=settings.database.statement_timeout_ms,
+            )
+        )
+        redis = aioredis.Redis.from_url(
+            redis_url,
+            decode_responses=True,
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            health_check_interval=30,
+        )
+        stack.push_async_callback(redis.aclose)
+        auth = settings.auth
+        deps = Deps(
+            pool=pool,
+            redis=redis,
+            settings=settings,
+            jwt_secret=jwt_secret(settings, data_dir),
+            throttle=LoginThrottle(
+                redis,
+                per_account=auth.max_failures_account,
+                per_address=auth.max_failures_address,
+                window=auth.failure_window,
+            ),
+            revocations=Revocations(redis, settings.jwt.access_ttl),
+        )
+        yield Runtime(settings=settings, data_dir=data_dir, dsn=dsn, redis_url=redis_url, deps=deps)

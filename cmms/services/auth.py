@@ -1,0 +1,102 @@
+"""Login, refresh-token rotation with reuse detection, logout, and access-token verification."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from cmms.db.pool import transaction
+from cmms.db.repos import sessions, tenants
+from cmms.db.repos import users as users_repo
+from cmms.domain.errors import TooManyAttempts, Unauthenticated
+from cmms.domain.model import LoginIn
+from cmms.domain.roles import Actor
+from cmms.services import tokens
+from cmms.services.deps import Deps
+from cmms.services.passwords import verify_password
+
+INVALID_LOGIN = "invalid tenant, email or password"
+
+
+async def login(deps: Deps, data: LoginIn, address: str) -> dict[str, Any]:
+    wait = await deps.throttle.retry_after(data.tenant, data.email, address)
+    if wait:
+        raise TooManyAttempts(wait)
+    tenant = await find_tenant(deps, data.tenant)
+    user = None
+    if tenant is not None:
+        async with transaction(deps.pool, tenant["id"]) as cur:
+            user = await users_repo.by_email(cur, tenant["id"], data.email.strip().lower())
+    ok = await verify_password(user["password_hash"] if user else None, data.password)
+    if not ok or user is None or tenant is None or not user["active"]:
+        await deps.throttle.failed(data.tenant, data.email, address)
+        raise Unauthenticated(INVALID_LOGIN)
+    await deps.throttle.succeeded(data.tenant, data.email, address)
+    async with transaction(deps.pool, tenant["id"]) as cur:
+        return await _issue_pair(deps, cur, user, tokens.new_session_id())
+
+
+async def refresh(deps: Deps, refresh_token: str) -> dict[str, Any]:
+    """Rotate: the presented token is spent; presenting a spent token revokes its whole family."""
+    tenant_id = tokens.refresh_token_tenant(refresh_token)
+    now = deps.clock()
+    reused = False
+    async with transaction(deps.pool, tenant_id) as cur:
+        row = await sessions.find_for_update(cur, tenant_id, tokens.hash_refresh_token(refresh_token))
+        if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
+            raise Unauthenticated("the refresh token is not valid")
+        if row["rotated_at"] is not None:
+            await sessions.revoke_family(cur, tenant_id, str(row["family_id"]))
+            reused = True
+        else:
+            user = await users_repo.get(cur, tenant_id, row["user_id"])
+            if not user["active"]:
+                raise Unauthenticated("the account is deactivated")
+            await sessions.mark_rotated(cur, row["id"])
+            return await _issue_pair(deps, cur, user, str(row["family_id"]))
+    if reused:
+        await deps.revocations.revoke_session(str(row["family_id"]))
+    raise Unauthenticated("the refresh token was already used; the session is revoked")
+
+
+async def logout(deps: Deps, actor: Actor, session_id: str) -> None:
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        await sessions.revoke_family(cur, actor.tenant_id, session_id)
+    await deps.revocations.revoke_session(session_id)
+
+
+async def authenticate(deps: Deps, bearer: str) -> tokens.AccessClaims:
+    claims = tokens.decode_access(deps.settings.jwt, deps.jwt_secret, bearer)
+    if await deps.revocations.is_revoked(claims.session_id, claims.actor.user_id, claims.issued_at):
+        raise Unauthenticated("the session has ended; log in again")
+    return claims
+
+
+async def find_tenant(deps: Deps, name: str) -> dict[str, Any] | None:
+    async with transaction(deps.pool, None) as cur:
+        return await tenants.by_name(cur, name)
+
+
+async def _issue_pair(deps: Deps, cur: Any, user: dict[str, Any], session_id: str) -> dict[str, Any]:
+    now = deps.clock()
+    cfg = deps.settings.jwt
+    refresh_token, digest = tokens.new_refresh_token(user["tenant_id"])
+    await sessions.insert(
+        cur, user["tenant_id"], user["id"], session_id, digest, now + timedelta(seconds=cfg.refresh_ttl)
+    )
+    access = tokens.issue_access(
+        cfg,
+        deps.jwt_secret,
+        user_id=user["id"],
+        tenant_id=user["tenant_id"],
+        role=user["role"],
+        session_id=session_id,
+        now=now,
+    )
+    return {
+        "access_token": access,
+        "refresh_token": refresh_token,
+        "token_type": "Bearer",
+        "expires_in": cfg.access_ttl,
+        "user": users_repo.public(user),
+    }

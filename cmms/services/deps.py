@@ -1,0 +1,27 @@
+"""What every use case is handed: the pool, Redis and settings, created once by the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cmms.cache.revoked import Revocations
+from cmms.cache.throttle import LoginThrottle
+from cmms.config import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    pool: Any  # aiopg.Pool whose connections run as the RLS-bound application role
+    redis: Any  # redis.asyncio.Redis
+    settings: Settings
+    jwt_secret: str
+    throttle: LoginThrottle
+    revocations: Revocations
+    clock: Callable[[], datetime] = field(default=utcnow)

@@ -1,0 +1,82 @@
+"""Plants (sites): anyone in the tenant reads them; supervisors change them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cmms.db import crud
+from cmms.db.pool import transaction
+from cmms.db.repos import plants
+from cmms.domain import events as ev
+from cmms.domain.errors import Conflict
+from cmms.domain.model import PageQuery, PlantIn, PlantPatch
+from cmms.domain.roles import SUPERVISORS, Actor
+from cmms.services.common import changed_fields, patch_values, record, require
+from cmms.services.deps import Deps
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+
+async def list_plants(deps: Deps, actor: Actor, query: PageQuery) -> Page:
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        return await plants.list_page(cur, actor.tenant_id, query.limit, query.cursor)
+
+
+async def get(deps: Deps, actor: Actor, plant_id: int) -> dict[str, Any]:
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        return await plants.get(cur, actor.tenant_id, plant_id)
+
+
+async def create(deps: Deps, actor: Actor, data: PlantIn) -> dict[str, Any]:
+    require(actor, SUPERVISORS, "create plants")
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        row = await crud.insert(cur, plants.TABLE, {"tenant_id": actor.tenant_id, **data.model_dump()})
+        await record(
+            cur,
+            actor,
+            action="create",
+            entity="plant",
+            entity_id=row["id"],
+            changes=data.model_dump(),
+            event=ev.Event(ev.PLANT_CREATED, row),
+        )
+        return row
+
+
+async def update(deps: Deps, actor: Actor, plant_id: int, data: PlantPatch, version: int | None) -> dict[str, Any]:
+    require(actor, SUPERVISORS, "change plants")
+    changes = patch_values(data)
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        current = await plants.get(cur, actor.tenant_id, plant_id, lock=True)
+        row = await crud.update(cur, plants.TABLE, current, changes, version)
+        diff = changed_fields(current, row, changes)
+        if diff:
+            await record(
+                cur,
+                actor,
+                action="update",
+                entity="plant",
+                entity_id=plant_id,
+                changes=diff,
+                event=ev.Event(ev.PLANT_UPDATED, {**row, "changed": sorted(diff)}),
+            )
+        return row
+
+
+async def delete(deps: Deps, actor: Actor, plant_id: int, version: int | None) -> None:
+    require(actor, SUPERVISORS, "delete plants")
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        current = await plants.get(cur, actor.tenant_id, plant_id, lock=True)
+        await crud.update(cur, plants.TABLE, current, {}, version)  # checks If-Match
+        if await plants.has_assets(cur, actor.tenant_id, plant_id):
+            raise Conflict("the plant still has assets; move or retire them first")
+        await crud.delete(cur, plants.TABLE, actor.tenant_id, plant_id)
+        await record(
+            cur,
+            actor,
+            action="delete",
+            entity="plant",
+            entity_id=plant_id,
+            changes={"name": current["name"]},
+            event=ev.Event(ev.PLANT_DELETED, {"id": plant_id}),
+        )

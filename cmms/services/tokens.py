@@ -1,0 +1,95 @@
+"""Access JWTs and opaque refresh tokens.
+
+Access tokens are HS256 JWTs with required claims, issuer, audience and `typ: access`; decoding
+never trusts the token header's algorithm. Refresh tokens are random strings prefixed with the
+tenant id (so the row can be found under row-level security) and stored only as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+from cmms.config import JwtSettings
+from cmms.domain.errors import Unauthenticated
+from cmms.domain.roles import Actor, Role
+
+ALGORITHM = "HS256"
+REQUIRED = ["exp", "iat", "sub", "aud", "iss", "typ", "tid", "role", "sid"]
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    actor: Actor
+    session_id: str
+    issued_at: int
+    expires_at: int
+
+
+def issue_access(
+    cfg: JwtSettings, secret: str, *, user_id: int, tenant_id: int, role: str, session_id: str, now: datetime
+) -> str:
+    claims: dict[str, Any] = {
+        "iss": cfg.issuer,
+        "aud": cfg.audience,
+        "sub": str(user_id),
+        "tid": tenant_id,
+        "role": role,
+        "typ": "access",
+        "sid": session_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=cfg.access_ttl)).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_access(cfg: JwtSettings, secret: str, token: str) -> AccessClaims:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=cfg.audience,
+            issuer=cfg.issuer,
+            options={"require": REQUIRED},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("the access token has expired") from None
+    except jwt.PyJWTError:
+        raise Unauthenticated("the access token is not valid") from None
+    if claims.get("typ") != "access":
+        raise Unauthenticated("not an access token")
+    try:
+        actor = Actor(tenant_id=int(claims["tid"]), user_id=int(claims["sub"]), role=Role(claims["role"]))
+    except (TypeError, ValueError):
+        raise Unauthenticated("the access token is not valid") from None
+    return AccessClaims(
+        actor=actor, session_id=str(claims["sid"]), issued_at=int(claims["iat"]), expires_at=int(claims["exp"])
+    )
+
+
+def new_refresh_token(tenant_id: int) -> tuple[str, bytes]:
+    token = f"{tenant_id}.{secrets.token_urlsafe(32)}"
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def refresh_token_tenant(token: str) -> int:
+    head, _, rest = token.partition(".")
+    if not head.isdigit() or not rest or len(head) > 18:
+        raise Unauthenticated("the refresh token is not valid")
+    return int(head)
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
