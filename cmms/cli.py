@@ -152,3 +152,26 @@ def user_create(
         click.echo(f"user {row['email']} ({row['role']}) created in {tenant_name} (id {row['id']})")
 
     go()
+
+
+@main.command()
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Seed a demo tenant (two plants, ~60 assets, PM plans, 40 orders, one user per role); print logins."""
+    from cmms.demo import TENANT, seed_demo
+    from cmms.runtime import open_runtime
+
+    @run
+    async def go() -> None:
+        settings = _settings(ctx)
+        async with open_runtime(settings) as rt:
+            logins = await seed_demo(rt.deps)
+        click.echo(f"demo tenant '{TENANT}' created. Logins (tenant {TENANT}):")
+        for login in logins:
+            click.echo(f"  {login['role']:<11} {login['email']:<28} {login['password']}")
+        base = f"http://{settings.server.host}:{settings.server.port}"
+        click.echo(
+            f'Log in: curl -s {base}/api/v1/auth/login -d \'{{"tenant": "{TENANT}", "email": ..., "password": ...}}\''
+        )
+
+    go()

@@ -1,4 +1,4 @@
-"""`cmms serve`: the HTTP daemon and its orderly shutdown on SIGTERM/SIGINT."""
+"""`cmms serve`: HTTP API, Socket.IO and the outbox relay, with an orderly shutdown on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -6,14 +6,42 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 
 from cmms.api.app import make_app
 from cmms.config import Settings
-from cmms.runtime import open_runtime
+from cmms.realtime.outbox import OutboxRelay, socket_handler
+from cmms.realtime.server import Realtime
+from cmms.runtime import Runtime, open_runtime
 
 log = logging.getLogger("cmms.server")
+
+
+def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
+    """The daemon's whole application: REST + Socket.IO on one app, and the relay that feeds it."""
+    realtime = Realtime(rt.deps, rt.redis_url)
+    relay = OutboxRelay(rt.deps, rt.dsn, [socket_handler(realtime)])
+    app = make_app(rt.deps, rt.readiness)
+    realtime.attach(app)
+    return app, realtime, relay
+
+
+@asynccontextmanager
+async def running(rt: Runtime, host: str, port: int) -> AsyncIterator[web.AppRunner]:
+    app, _, relay = build_app(rt)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=rt.settings.server.shutdown_timeout)
+    await runner.setup()
+    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    try:
+        await web.TCPSite(runner, host, port).start()
+        yield runner
+    finally:
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+        await runner.cleanup()
 
 
 async def serve(settings: Settings, started: float | None = None) -> None:
@@ -22,24 +50,17 @@ async def serve(settings: Settings, started: float | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as rt:
-        app = make_app(rt.deps, rt.readiness)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.server.shutdown_timeout)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.server.host, settings.server.port)
-        try:
-            await site.start()
-            log.info(
-                "cmms ready",
-                extra={
-                    "url": f"http://{settings.server.host}:{settings.server.port}",
-                    "data_dir": str(rt.data_dir),
-                    "embedded": settings.embedded,
-                    "startup_s": round(time.perf_counter() - started, 2),
-                },
-            )
-            await stop.wait()
-            log.info("shutting down: no new connections, finishing requests in flight")
-        finally:
-            await runner.cleanup()
+    host, port = settings.server.host, settings.server.port
+    async with open_runtime(settings) as rt, running(rt, host, port):
+        log.info(
+            "cmms ready",
+            extra={
+                "url": f"http://{host}:{port}",
+                "data_dir": str(rt.data_dir),
+                "embedded": settings.embedded,
+                "startup_s": round(time.perf_counter() - started, 2),
+            },
+        )
+        await stop.wait()
+        log.info("shutting down: no new connections, finishing requests in flight")
     log.info("stopped")

@@ -23,6 +23,7 @@ STATUS: list[tuple[type[e.DomainError], int, str]] = [
     (e.InvalidTransition, 409, "invalid-transition"),
     (e.Conflict, 409, "conflict"),
     (e.TooManyAttempts, 429, "too-many-attempts"),
+    (e.Gone, 410, "gone"),
 ]
 TITLES = {
     400: "Bad request",
@@ -31,6 +32,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     412: "Precondition failed",
     413: "Payload too large",
     415: "Unsupported media type",

@@ -48,3 +48,7 @@ class TooManyAttempts(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed attempts; retry in {retry_after} s")
         self.retry_after = retry_after
+
+
+class Gone(DomainError):
+    """What was asked for no longer exists (events past retention): reload instead of replaying."""

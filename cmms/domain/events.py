@@ -17,6 +17,7 @@ ORDER_UPDATED = "order:updated"
 ORDER_STATUS_CHANGED = "order:status-changed"
 ASSET_CREATED = "asset:created"
 ASSET_UPDATED = "asset:updated"
+ASSET_DELETED = "asset:deleted"
 ALERT_TRIGGERED = "alert:triggered"
 ALERT_UPDATED = "alert:updated"
 NOTIFICATION = "notification"
@@ -29,6 +30,7 @@ PLAN_UPDATED = "plan:updated"
 PLAN_DELETED = "plan:deleted"
 USER_CREATED = "user:created"
 USER_UPDATED = "user:updated"
+SESSION_ENDED = "session:ended"
 
 TENANT = ["tenant"]
 STAFF_ROOMS = sorted(f"role:{r}" for r in STAFF)
@@ -54,6 +56,18 @@ SUPERVISOR_ROOMS = ["role:admin", "role:manager"]
 
 def user_audience(user_id: int) -> list[str]:
     return [f"user:{user_id}"]
+
+
+def ends_sockets(event_type: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """Which sockets an event closes: a logged-out session, or a user deactivated or re-roled."""
+    if event_type == SESSION_ENDED:
+        return {"session_id": data.get("session_id")}
+    changed = set(data.get("changed", ()))
+    if event_type == USER_UPDATED and (
+        changed & {"role", "password"} or ("active" in changed and not data.get("active"))
+    ):
+        return {"user_id": data.get("id")}
+    return None
 
 
 def visible_rooms(actor: Actor) -> list[str]:

@@ -9,9 +9,11 @@ from cmms.db.pool import transaction
 from cmms.db.repos import sessions, tenants
 from cmms.db.repos import users as users_repo
 from cmms.domain.errors import TooManyAttempts, Unauthenticated
+from cmms.domain.events import SESSION_ENDED, Event, user_audience
 from cmms.domain.model import LoginIn
 from cmms.domain.roles import Actor
 from cmms.services import tokens
+from cmms.services.common import record
 from cmms.services.deps import Deps
 from cmms.services.passwords import verify_password
 
@@ -62,6 +64,18 @@ async def refresh(deps: Deps, refresh_token: str) -> dict[str, Any]:
 async def logout(deps: Deps, actor: Actor, session_id: str) -> None:
     async with transaction(deps.pool, actor.tenant_id) as cur:
         await sessions.revoke_family(cur, actor.tenant_id, session_id)
+        # The event tells every node to drop this session's sockets.
+        await record(
+            cur,
+            actor,
+            action="logout",
+            entity="user",
+            entity_id=actor.user_id,
+            changes={},
+            event=Event(
+                SESSION_ENDED, {"user_id": actor.user_id, "session_id": session_id}, user_audience(actor.user_id or 0)
+            ),
+        )
     await deps.revocations.revoke_session(session_id)
 
 

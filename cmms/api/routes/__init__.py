@@ -1,6 +1,6 @@
 """Every route table of the API, in the order OpenAPI lists them."""
 
-from cmms.api.routes import alerts, assets, audit, auth, health, orders, plans, plants, users
+from cmms.api.routes import alerts, assets, audit, auth, events, health, orders, plans, plants, users
 from cmms.api.routing import RouteTable
 
 ALL_TABLES: list[RouteTable] = [
@@ -12,5 +12,6 @@ ALL_TABLES: list[RouteTable] = [
     plans.routes,
     alerts.routes,
     audit.routes,
+    events.routes,
     health.routes,
 ]

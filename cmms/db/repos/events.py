@@ -49,3 +49,50 @@ async def after(cur: Cursor, tenant_id: int, seq: int, rooms: list[str], limit: 
 async def oldest_seq(cur: Cursor, tenant_id: int) -> int | None:
     row = await fetchone(cur, "SELECT min(seq) AS seq FROM outbox WHERE tenant_id = %s", (tenant_id,))
     return None if row is None or row["seq"] is None else int(row["seq"])
+
+
+async def current_seq(cur: Cursor, tenant_id: int) -> int:
+    row = await fetchone(cur, "SELECT event_seq FROM tenants WHERE id = %s", (tenant_id,))
+    return int(row["event_seq"]) if row else 0
+
+
+async def relay_backlog(cur: Cursor) -> list[dict[str, Any]]:
+    """Tenants with events the relay has not delivered yet, and where it stopped."""
+    return await fetchall(
+        cur,
+        "SELECT t.id AS tenant_id, coalesce(r.last_seq, 0) AS last_seq, t.event_seq"
+        " FROM tenants t LEFT JOIN outbox_relay r ON r.tenant_id = t.id"
+        " WHERE t.event_seq > coalesce(r.last_seq, 0) ORDER BY t.id",
+    )
+
+
+async def relay_batch(cur: Cursor, tenant_id: int, after: int, limit: int) -> list[dict[str, Any]]:
+    return await fetchall(
+        cur,
+        "SELECT seq, type, at, tenant_id, audience, data FROM outbox"
+        " WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+        (tenant_id, after, limit),
+    )
+
+
+async def relay_advance(cur: Cursor, tenant_id: int, seq: int) -> None:
+    await cur.execute(
+        "INSERT INTO outbox_relay (tenant_id, last_seq) VALUES (%s, %s)"
+        " ON CONFLICT (tenant_id) DO UPDATE SET last_seq = greatest(outbox_relay.last_seq, excluded.last_seq),"
+        " updated_at = now()",
+        (tenant_id, seq),
+    )
+
+
+async def purge(cur: Cursor, tenant_id: int, older_than_days: int) -> int:
+    """Drop delivered events past retention; replay from before them answers 410."""
+    await cur.execute(
+        "DELETE FROM outbox WHERE tenant_id = %s AND at < now() - make_interval(days => %s)"
+        " AND seq <= coalesce((SELECT last_seq FROM outbox_relay WHERE tenant_id = %s), 0)",
+        (tenant_id, older_than_days, tenant_id),
+    )
+    return int(cur.rowcount or 0)
+
+
+async def tenant_ids(cur: Cursor) -> list[int]:
+    return [int(r["id"]) for r in await fetchall(cur, "SELECT id FROM tenants ORDER BY id")]

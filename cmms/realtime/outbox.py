@@ -1,0 +1,95 @@
+"""The outbox relay: delivers committed events in `seq` order, exactly one relay per cluster.
+
+Woken by LISTEN/NOTIFY, with a poll as the safety net. It records how far it got per tenant only
+after delivering, so a crash replays (clients de-duplicate by `seq`) and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from cmms.db.notify import leadership
+from cmms.services import events
+from cmms.services.deps import Deps
+
+log = logging.getLogger(__name__)
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+BATCH = 500
+PURGE_EVERY = 600.0
+
+
+class OutboxRelay:
+    def __init__(self, deps: Deps, dsn: str, handlers: list[Handler], *, poll_interval: float = 1.0) -> None:
+        self.deps = deps
+        self.dsn = dsn
+        self.handlers = handlers
+        self.poll_interval = poll_interval
+        self.is_leader = False
+        self._last_purge = 0.0
+
+    async def run(self) -> None:
+        """Forever: win the lock (or wait for it), then relay until the connection is lost."""
+        while True:
+            try:
+                async with leadership(self.dsn) as listener:
+                    if listener is None:
+                        self.is_leader = False
+                        await asyncio.sleep(2.0)
+                        continue
+                    self.is_leader = True
+                    log.info("outbox relay active on this node")
+                    while not listener.closed:
+                        await self.drain()
+                        await listener.wait(self.poll_interval)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.is_leader = False
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1.0)
+
+    async def drain(self) -> int:
+        """Deliver everything committed and not yet relayed; returns how many events went out."""
+        sent = 0
+        for tenant in await events.backlog(self.deps):
+            tenant_id, after = tenant["tenant_id"], tenant["last_seq"]
+            while True:
+                rows = await events.batch(self.deps, tenant_id, after, BATCH)
+                if not rows:
+                    break
+                for row in rows:
+                    for handler in self.handlers:
+                        await handler(row)
+                after = rows[-1]["seq"]
+                await events.advance(self.deps, tenant_id, after)
+                sent += len(rows)
+                if len(rows) < BATCH:
+                    break
+        if time.monotonic() - self._last_purge > PURGE_EVERY:
+            self._last_purge = time.monotonic()
+            await events.purge(self.deps)
+        return sent
+
+
+def socket_handler(realtime: Any) -> Handler:
+    """Relay handler that emits each event to its rooms and closes sockets the event ends."""
+    from cmms.domain.events import ends_sockets
+
+    async def handle(row: dict[str, Any]) -> None:
+        envelope = {
+            "seq": row["seq"],
+            "type": row["type"],
+            "at": row["at"],
+            "tenant_id": row["tenant_id"],
+            "data": row["data"],
+        }
+        await realtime.deliver(envelope, row["audience"])
+        selector = ends_sockets(row["type"], row["data"])
+        if selector is not None:
+            await realtime.end_sockets(selector)
+
+    return handle
