@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from cmms.db.jsonb import dumps
 from cmms.domain.errors import Unauthenticated
 from cmms.domain.roles import Actor
+from cmms.realtime.fanout import FanoutRedisManager
 from cmms.services import auth
 from cmms.services.deps import Deps
 
@@ -71,7 +72,7 @@ class Realtime:
         self.sessions: dict[str, SocketSession] = {}
         self.sio = socketio.AsyncServer(
             async_mode="aiohttp",
-            client_manager=socketio.AsyncRedisManager(redis_url, channel=channel),
+            client_manager=FanoutRedisManager(redis_url, channel=channel),
             cors_allowed_origins="*",
             max_http_buffer_size=64 * 1024,
             json=_JsonCodec,

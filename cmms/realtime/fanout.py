@@ -1,0 +1,59 @@
+"""Local fan-out without a task per socket.
+
+python-socketio's manager creates one asyncio task per recipient for every emit; with a thousand
+sockets that scheduling dominates delivery time. Handing the already-encoded packet to each
+socket's send queue in a plain loop does the same work without the tasks: Engine.IO's `send`
+only enqueues, and each socket's own writer task puts it on the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet
+
+
+class _DirectEmit(socketio.AsyncManager):  # type: ignore[misc]
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if callback is not None:
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+            return
+        room = to or room
+        if namespace not in self.rooms:
+            return
+        if isinstance(data, tuple):
+            args = list(data)
+        elif data is not None:
+            args = [data]
+        else:
+            args = []
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        encoded = self.server.packet_class(packet.EVENT, namespace=namespace, data=[event, *args]).encode()
+        frames = [
+            eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            for frame in frames:
+                await self.server._send_eio_packet(eio_sid, frame)
+
+
+class FanoutRedisManager(socketio.AsyncRedisManager, _DirectEmit):  # type: ignore[misc]
+    """Cross-node delivery through Redis pub/sub; local delivery through `_DirectEmit`.
+
+    Method order puts `_DirectEmit.emit` between the pub/sub manager and the base manager, so the
+    pub/sub layer still publishes to every node and only the local delivery changes.
+    """
