@@ -1,7 +1,25 @@
-"""Audit."""
+"""The audit trail."""
 
 from __future__ import annotations
 
-from cmms.api.routing import RouteTable
+from aiohttp import web
+
+from cmms.api.keys import DEPS
+from cmms.api.routing import ACTOR, RouteTable, page, read_query
+from cmms.domain.model import AuditEntry, AuditQuery, Page
+from cmms.services import audit
 
 routes = RouteTable("audit")
+
+
+@routes.route(
+    "GET",
+    "/api/v1/audit",
+    summary="The audit trail, newest first (admin, manager)",
+    query=AuditQuery,
+    response=Page[AuditEntry],
+    errors=(403,),
+)
+async def list_audit(request: web.Request) -> web.Response:
+    query = read_query(request, AuditQuery)
+    return page(*await audit.list_entries(request.app[DEPS], request[ACTOR], query))

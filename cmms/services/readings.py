@@ -1,0 +1,105 @@
+"""Meter readings: staff (and their gateways) record them; a value past a meter's limits raises
+a condition alert in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cmms.db.pool import transaction
+from cmms.db.repos import assets, readings
+from cmms.domain.errors import ValidationFailed
+from cmms.domain.model import ReadingQuery, ReadingsIn, Severity
+from cmms.domain.roles import STAFF, Actor
+from cmms.services import alerts
+from cmms.services.common import record, require
+from cmms.services.deps import Deps
+
+Page = tuple[list[dict[str, Any]], str | None]
+
+# Numbers beyond this come back from jsonb (events, meter definitions) as integers too large
+# for JSON encoders; no meter measures anything that large.
+MAX_MAGNITUDE = 1e15
+
+
+async def add(deps: Deps, actor: Actor, asset_id: int, data: ReadingsIn) -> list[dict[str, Any]]:
+    require(actor, STAFF, "record meter readings")
+    now = deps.clock()
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        asset = await assets.get(cur, actor.tenant_id, asset_id)
+        meters = {m["name"]: m for m in asset["meters"]}
+        batch: list[tuple[str, float, datetime]] = []
+        for i, reading in enumerate(data.readings):
+            if reading.meter not in meters:
+                declared = ", ".join(sorted(meters)) or "none"
+                raise ValidationFailed(
+                    f"asset {asset_id} has no meter {reading.meter!r} (declared: {declared})",
+                    field=f"readings.{i}.meter",
+                )
+            check_magnitude(reading.value, f"readings.{i}.value")
+            at = now if reading.at is None else storable(reading.at, f"readings.{i}.at")
+            batch.append((reading.meter, reading.value, at))
+        rows = await readings.insert_many(cur, actor.tenant_id, asset_id, batch)
+        await record(
+            cur,
+            actor,
+            action="readings",
+            entity="asset",
+            entity_id=asset_id,
+            changes={"count": len(rows), "meters": sorted({r["meter"] for r in rows})},
+        )
+        for message in breaches(rows, meters):
+            await alerts.trigger(cur, actor, asset=asset, kind="condition", severity=Severity.WARNING, message=message)
+        return rows
+
+
+async def list_readings(deps: Deps, actor: Actor, asset_id: int, query: ReadingQuery) -> Page:
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        await assets.get(cur, actor.tenant_id, asset_id)
+        return await readings.list_page(
+            cur,
+            actor.tenant_id,
+            asset_id,
+            meter=query.meter,
+            since=query.since,
+            until=query.until,
+            limit=query.limit,
+            cursor=query.cursor,
+        )
+
+
+def check_magnitude(value: float | None, field: str) -> None:
+    if value is not None and abs(value) > MAX_MAGNITUDE:
+        raise ValidationFailed(f"the value must lie within ±{MAX_MAGNITUDE:.0e}", field=field)
+
+
+def storable(value: datetime, field: str) -> datetime:
+    """A timestamp the database can store and give back: within years 1-9999 in UTC."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed("the time must fall within the years 1 to 9999 (UTC)", field=field) from None
+
+
+def breaches(rows: list[dict[str, Any]], meters: dict[str, dict[str, Any]]) -> list[str]:
+    """One message per meter whose readings left its [min, max] range: the worst excursion."""
+    worst: dict[str, tuple[float, str]] = {}
+    for row in rows:
+        meter = meters[row["meter"]]
+        value = float(row["value"])
+        low, high = meter.get("min"), meter.get("max")
+        if high is not None and value > high:
+            excess, side, limit = value - high, "above the maximum", high
+        elif low is not None and value < low:
+            excess, side, limit = low - value, "below the minimum", low
+        else:
+            continue
+        unit = f" {meter['unit']}" if meter.get("unit") else ""
+        message = f"meter {row['meter']} reading {_num(value)}{unit} is {side} {_num(limit)}{unit}"
+        if row["meter"] not in worst or excess > worst[row["meter"]][0]:
+            worst[row["meter"]] = (excess, message)
+    return [message for _, message in worst.values()]
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
