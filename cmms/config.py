@@ -144,9 +144,20 @@ def _build(cls: type[Any], section: str, values: dict[str, Any]) -> Any:
     for name, value in values.items():
         if name not in known:
             raise ConfigError(f"unknown setting [{section}] {name}")
-        default = getattr(cls(), name)
-        try:
-            kwargs[name] = type(default)(value) if not isinstance(value, type(default)) else value
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"setting [{section}] {name}: expected {type(default).__name__}") from exc
+        kwargs[name] = _coerce(getattr(cls(), name), value, f"[{section}] {name}")
     return cls(**kwargs)
+
+
+def _coerce(default: Any, value: Any, name: str) -> Any:
+    """Environment strings are parsed; file values must already have the right type."""
+    kind = type(default)
+    if isinstance(value, str) and kind is not str:
+        try:
+            if kind is bool:
+                return {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[value.lower()]
+            return kind(value)
+        except (KeyError, ValueError):
+            raise ConfigError(f"setting {name}: expected {kind.__name__}, got {value!r}") from None
+    if type(value) is kind or (kind is float and type(value) is int):
+        return kind(value)
+    raise ConfigError(f"setting {name}: expected {kind.__name__}, got {value!r}")

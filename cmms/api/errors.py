@@ -110,6 +110,15 @@ def _database_error(exc: psycopg2.Error, request_id: str) -> web.Response:
             errors=[{"field": column, "message": "not found"}] if column else None,
             request_id=request_id,
         )
+    if isinstance(exc, psycopg2.errors.NotNullViolation):
+        column = getattr(diag, "column_name", None) or column
+        return problem(
+            422,
+            f"{column or 'a required field'} cannot be null",
+            kind="validation",
+            errors=[{"field": column, "message": "cannot be null"}] if column else None,
+            request_id=request_id,
+        )
     if isinstance(exc, (psycopg2.errors.CheckViolation, psycopg2.DataError)):
         return problem(422, "a value is out of the allowed range", kind="validation", request_id=request_id)
     if isinstance(exc, psycopg2.errors.QueryCanceled):

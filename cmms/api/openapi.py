@@ -49,7 +49,12 @@ def build(tables: list[Any]) -> dict[str, Any]:
                 params.append(
                     {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
                 )
-        if r.method in ("PATCH", "DELETE") and params:
+        if (
+            r.method != "GET"
+            and "{id}" in r.path
+            and not r.path.endswith("/notes")
+            and not r.path.endswith("/readings")
+        ):
             params.append(
                 {
                     "name": "If-Match",

@@ -55,8 +55,9 @@ async def update(
     """Write `changes` to a row read FOR UPDATE, bumping its version (412 on a stale If-Match)."""
     if expected_version is not None and expected_version != current["version"]:
         raise StaleVersion(current["version"])
+    changes = {k: v for k, v in changes.items() if current.get(k) != v}
     if not changes:
-        return current
+        return current  # nothing differs: no write, no new version
     columns = list(changes)
     query = sql.SQL(
         "UPDATE {} SET {}, version = version + 1, updated_at = now() WHERE tenant_id = %s AND id = %s RETURNING *"

@@ -5,11 +5,12 @@ Inputs forbid unknown fields, so a misspelt field is an error naming it instead 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -125,7 +126,23 @@ class PlantPatch(Input):
     timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+MAX_MAGNITUDE = 1e15
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time must fall within the years 1 to 9999 (UTC)") from None
+    if not 1900 <= value.year <= 9000:
+        raise ValueError("the time must fall within the years 1900 to 9000")
+    return value
+
+
+# A measured value or limit: finite and small enough to survive a JSON round trip exactly.
+Finite = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
+# A point in time: with an offset (naive times are refused), stored and returned in UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 
 class Meter(Input):
@@ -179,7 +196,7 @@ class AssetPatch(Input):
 class ReadingIn(Input):
     meter: Code
     value: Finite
-    at: AwareDatetime | None = None
+    at: Instant | None = None
 
 
 class ReadingsIn(Input):
@@ -197,7 +214,7 @@ class OrderIn(Input):
     asset_id: Id | None = None
     plant_id: Id | None = None
     assignee_id: Id | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Instant | None = None
 
 
 class OrderPatch(Input):
@@ -207,7 +224,7 @@ class OrderPatch(Input):
     priority: Priority | None = None
     asset_id: Id | None = None
     assignee_id: Id | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Instant | None = None
     downtime_minutes: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
 
 
@@ -231,10 +248,10 @@ class PlanIn(Input):
     schedule: Literal["fixed", "floating"] = "fixed"
     interval_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     meter: Code | None = None
-    meter_interval: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    meter_interval: Annotated[float, Field(gt=0, le=MAX_MAGNITUDE, allow_inf_nan=False)] | None = None
     lead_days: Annotated[int, Field(ge=0, le=365)] = 7
     priority: Priority = Priority.MEDIUM
-    next_due_at: AwareDatetime | None = None
+    next_due_at: Instant | None = None
     active: bool = True
 
     @model_validator(mode="after")
@@ -250,10 +267,10 @@ class PlanPatch(Input):
     schedule: Literal["fixed", "floating"] | None = None
     interval_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     meter: Code | None = None
-    meter_interval: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    meter_interval: Annotated[float, Field(gt=0, le=MAX_MAGNITUDE, allow_inf_nan=False)] | None = None
     lead_days: Annotated[int, Field(ge=0, le=365)] | None = None
     priority: Priority | None = None
-    next_due_at: AwareDatetime | None = None
+    next_due_at: Instant | None = None
     active: bool | None = None
 
 
@@ -319,8 +336,8 @@ class AlertQuery(PageQuery):
 
 class ReadingQuery(PageQuery):
     meter: Code | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 

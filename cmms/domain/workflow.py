@@ -114,6 +114,8 @@ def check_update(actor: Actor, order: OrderRef, changed: set[str]) -> None:
             raise Forbidden("technicians may only edit orders assigned to them")
         allowed = TECHNICIAN_FIELDS
     else:
+        if order.requested_by != actor.user_id:
+            raise Forbidden("requesters may only edit their own requests")
         if order.status != S.REQUESTED:
             raise Forbidden("a request can no longer be edited once it is approved")
         allowed = REQUESTER_FIELDS

@@ -13,11 +13,10 @@ from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import assets, plants
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, NotFound, ValidationFailed
-from cmms.domain.model import AssetIn, AssetPatch, AssetQuery, Meter
+from cmms.domain.model import AssetIn, AssetPatch, AssetQuery
 from cmms.domain.roles import SUPERVISORS, Actor
 from cmms.services.common import changed_fields, patch_values, record, require
 from cmms.services.deps import Deps
-from cmms.services.readings import check_magnitude
 
 Page = tuple[list[dict[str, Any]], str | None]
 
@@ -48,7 +47,6 @@ async def get(deps: Deps, actor: Actor, asset_id: int) -> dict[str, Any]:
 
 async def create(deps: Deps, actor: Actor, data: AssetIn) -> dict[str, Any]:
     require(actor, SUPERVISORS, "create assets")
-    _check_limits(data.meters)
     values = data.model_dump()
     async with transaction(deps.pool, actor.tenant_id) as cur:
         await _check_plant(cur, actor.tenant_id, data.plant_id)
@@ -79,7 +77,6 @@ async def update(deps: Deps, actor: Actor, asset_id: int, data: AssetPatch, vers
         names = [m.name for m in data.meters]
         if len(names) != len(set(names)):
             raise ValidationFailed("meter names must be unique", field="meters")
-        _check_limits(data.meters)
         changes["meters"] = [m.model_dump() for m in data.meters]
     async with transaction(deps.pool, actor.tenant_id) as cur:
         current = await assets.get(cur, actor.tenant_id, asset_id, lock=True)
@@ -129,12 +126,6 @@ async def delete(deps: Deps, actor: Actor, asset_id: int, version: int | None) -
             changes={"name": current["name"], "code": current["code"], "plant_id": current["plant_id"]},
             event=ev.Event(ev.ASSET_DELETED, {"id": asset_id, "plant_id": current["plant_id"]}, ev.TENANT),
         )
-
-
-def _check_limits(meters: list[Meter]) -> None:
-    for i, meter in enumerate(meters):
-        check_magnitude(meter.min, f"meters.{i}.min")
-        check_magnitude(meter.max, f"meters.{i}.max")
 
 
 async def _check_plant(cur: Cursor, tenant_id: int, plant_id: int) -> None:

@@ -16,11 +16,10 @@ from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import assets, plans, readings
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, ValidationFailed
-from cmms.domain.model import PlanIn, PlanPatch, PlanQuery, check_plan_trigger
+from cmms.domain.model import MAX_MAGNITUDE, PlanIn, PlanPatch, PlanQuery, check_plan_trigger
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
 from cmms.services.common import changed_fields, patch_values, record, require
 from cmms.services.deps import Deps
-from cmms.services.readings import MAX_MAGNITUDE, check_magnitude, storable
 
 Page = tuple[list[dict[str, Any]], str | None]
 
@@ -41,15 +40,12 @@ async def get(deps: Deps, actor: Actor, plan_id: int) -> dict[str, Any]:
 
 async def create(deps: Deps, actor: Actor, data: PlanIn) -> dict[str, Any]:
     require(actor, SUPERVISORS, "create maintenance plans")
-    check_magnitude(data.meter_interval, "meter_interval")
     values = data.model_dump()
     now = deps.clock()
     async with transaction(deps.pool, actor.tenant_id) as cur:
         asset = await assets.find(cur, actor.tenant_id, data.asset_id)
         if asset is None:
             raise ValidationFailed(f"asset {data.asset_id} not found", field="asset_id")
-        if data.next_due_at is not None:
-            values["next_due_at"] = storable(data.next_due_at, "next_due_at")
         if data.trigger == "meter":
             assert data.meter is not None and data.meter_interval is not None  # PlanIn checked the trigger
             _check_meter(asset, data.meter)
@@ -77,9 +73,6 @@ async def update(deps: Deps, actor: Actor, plan_id: int, data: PlanPatch, versio
     for name in REQUIRED:
         if name in changes and changes[name] is None:
             raise ValidationFailed(f"{name} cannot be cleared", field=name)
-    check_magnitude(changes.get("meter_interval"), "meter_interval")
-    if changes.get("next_due_at") is not None:
-        changes["next_due_at"] = storable(changes["next_due_at"], "next_due_at")
     now = deps.clock()
     async with transaction(deps.pool, actor.tenant_id) as cur:
         current = await plans.get(cur, actor.tenant_id, plan_id, lock=True)

@@ -3,7 +3,7 @@ a condition alert in the same transaction."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cmms.db.pool import transaction
@@ -19,7 +19,6 @@ Page = tuple[list[dict[str, Any]], str | None]
 
 # Numbers beyond this come back from jsonb (events, meter definitions) as integers too large
 # for JSON encoders; no meter measures anything that large.
-MAX_MAGNITUDE = 1e15
 
 
 async def add(deps: Deps, actor: Actor, asset_id: int, data: ReadingsIn) -> list[dict[str, Any]]:
@@ -36,8 +35,7 @@ async def add(deps: Deps, actor: Actor, asset_id: int, data: ReadingsIn) -> list
                     f"asset {asset_id} has no meter {reading.meter!r} (declared: {declared})",
                     field=f"readings.{i}.meter",
                 )
-            check_magnitude(reading.value, f"readings.{i}.value")
-            at = now if reading.at is None else storable(reading.at, f"readings.{i}.at")
+            at = now if reading.at is None else reading.at
             batch.append((reading.meter, reading.value, at))
         rows = await readings.insert_many(cur, actor.tenant_id, asset_id, batch)
         await record(
@@ -66,19 +64,6 @@ async def list_readings(deps: Deps, actor: Actor, asset_id: int, query: ReadingQ
             limit=query.limit,
             cursor=query.cursor,
         )
-
-
-def check_magnitude(value: float | None, field: str) -> None:
-    if value is not None and abs(value) > MAX_MAGNITUDE:
-        raise ValidationFailed(f"the value must lie within ±{MAX_MAGNITUDE:.0e}", field=field)
-
-
-def storable(value: datetime, field: str) -> datetime:
-    """A timestamp the database can store and give back: within years 1-9999 in UTC."""
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValidationFailed("the time must fall within the years 1 to 9999 (UTC)", field=field) from None
 
 
 def breaches(rows: list[dict[str, Any]], meters: dict[str, dict[str, Any]]) -> list[str]:
