@@ -54,6 +54,24 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    enabled: bool = True
+    assets_ttl: int = 300
+    orders_ttl: int = 300
+    alerts_ttl: int = 300
+    plans_ttl: int = 300
+    timeout: float = 0.25  # seconds; a slow Redis must not slow requests down
+
+    def ttls(self) -> dict[str, int]:
+        return {
+            "assets": self.assets_ttl,
+            "orders": self.orders_ttl,
+            "alerts": self.alerts_ttl,
+            "plans": self.plans_ttl,
+        }
+
+
+@dataclass(frozen=True)
 class EventSettings:
     retention_days: int = 7
 
@@ -74,6 +92,7 @@ class Settings:
     smtp: UrlSettings = field(default_factory=UrlSettings)
     jwt: JwtSettings = field(default_factory=JwtSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     events: EventSettings = field(default_factory=EventSettings)
     log: LogSettings = field(default_factory=LogSettings)
 

@@ -18,7 +18,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
+from cmms.cache.cache import Cache
 from cmms.cache.revoked import Revocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import ConfigError, Settings
@@ -107,6 +110,13 @@ async def open_runtime(settings: Settings, *, apply_migrations: bool = True) -> 
             health_check_interval=30,
         )
         stack.push_async_callback(redis.aclose)
+        cache_redis = aioredis.Redis.from_url(
+            redis_url,
+            socket_timeout=settings.cache.timeout,
+            socket_connect_timeout=settings.cache.timeout,
+            retry=Retry(NoBackoff(), 1),
+        )
+        stack.push_async_callback(cache_redis.aclose)
         auth = settings.auth
         deps = Deps(
             pool=pool,
@@ -120,5 +130,6 @@ async def open_runtime(settings: Settings, *, apply_migrations: bool = True) -> 
                 window=auth.failure_window,
             ),
             revocations=Revocations(redis, settings.jwt.access_ttl),
+            cache=Cache(cache_redis, settings.cache.ttls(), enabled=settings.cache.enabled),
         )
         yield Runtime(settings=settings, data_dir=data_dir, dsn=dsn, redis_url=redis_url, deps=deps)

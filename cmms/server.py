@@ -13,7 +13,7 @@ from aiohttp import web
 
 from cmms.api.app import make_app
 from cmms.config import Settings
-from cmms.realtime.outbox import OutboxRelay, socket_handler
+from cmms.realtime.outbox import OutboxRelay, cache_handler, socket_handler
 from cmms.realtime.server import Realtime
 from cmms.runtime import Runtime, open_runtime
 
@@ -23,7 +23,7 @@ log = logging.getLogger("cmms.server")
 def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
     """The daemon's whole application: REST + Socket.IO on one app, and the relay that feeds it."""
     realtime = Realtime(rt.deps, rt.redis_url)
-    relay = OutboxRelay(rt.deps, rt.dsn, [socket_handler(realtime)])
+    relay = OutboxRelay(rt.deps, rt.dsn, [cache_handler(rt.deps), socket_handler(realtime)])
     app = make_app(rt.deps, rt.readiness)
     realtime.attach(app)
     return app, realtime, relay

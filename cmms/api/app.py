@@ -22,7 +22,7 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, dict[str, object]]]]
 
 
 def make_app(deps: Deps, readiness: ReadinessCheck) -> web.Application:
-    metrics = Metrics()
+    metrics = Metrics(deps.cache)
     app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=deps.settings.server.max_body_bytes)
     app[DEPS] = deps
     app[METRICS] = metrics

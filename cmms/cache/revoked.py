@@ -24,9 +24,9 @@ class Revocations:
 
     async def revoke_user(self, user_id: int) -> None:
         """Every token of the user issued until now; tokens issued after a new login stay valid."""
-        await self._set(f"cmms:revoked:user:{user_id}", str(time.time()))
+        await self._set(f"cmms:revoked:user:{user_id}", str(int(time.time() * 1000)))
 
-    async def is_revoked(self, session_id: str, user_id: int | None, issued_at: int) -> bool:
+    async def is_revoked(self, session_id: str, user_id: int | None, issued_ms: int) -> bool:
         try:
             session, user = await self._redis.mget(
                 f"cmms:revoked:sid:{session_id}", f"cmms:revoked:user:{user_id or 0}"
@@ -34,7 +34,7 @@ class Revocations:
         except RedisError:
             log.warning("revocation list unavailable: Redis error; accepting signed token")
             return False
-        return session is not None or (user is not None and issued_at <= float(user))
+        return session is not None or (user is not None and issued_ms <= int(user))
 
     async def _set(self, key: str, value: str = "1") -> None:
         try:

@@ -75,6 +75,20 @@ class OutboxRelay:
         return sent
 
 
+CACHED_KINDS = {"order": "orders", "asset": "assets", "alert": "alerts", "plan": "plans"}
+
+
+def cache_handler(deps: Deps) -> Handler:
+    """Relay handler that invalidates the cache kind of each event: the safety net for every node."""
+
+    async def handle(row: dict[str, Any]) -> None:
+        kind = CACHED_KINDS.get(row["type"].partition(":")[0])
+        if kind is not None:
+            await deps.cache.invalidate(row["tenant_id"], kind)
+
+    return handle
+
+
 def socket_handler(realtime: Any) -> Handler:
     """Relay handler that emits each event to its rooms and closes sockets the event ends."""
     from cmms.domain.events import ends_sockets

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from cmms.db import crud
-from cmms.db.pool import Cursor, transaction
+from cmms.db.pool import Cursor
 from cmms.db.repos import alerts
 from cmms.db.repos import assets as asset_repo
 from cmms.domain import events as ev
 from cmms.domain.errors import InvalidTransition, StaleVersion, ValidationFailed
 from cmms.domain.model import AlertIn, AlertQuery, AlertStatus, Severity
 from cmms.domain.roles import STAFF, Actor
-from cmms.services.common import changed_fields, record, require
+from cmms.services.common import cached, cached_page, changed_fields, mutation, query_key, record, require
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -60,19 +60,19 @@ async def trigger(
 
 async def list_alerts(deps: Deps, actor: Actor, query: AlertQuery) -> Page:
     require(actor, STAFF, "see alerts")
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        return await alerts.list_page(cur, actor.tenant_id, query)
+    return await cached_page(
+        deps, actor, "alerts", query_key(query), lambda cur: alerts.list_page(cur, actor.tenant_id, query)
+    )
 
 
 async def get(deps: Deps, actor: Actor, alert_id: int) -> dict[str, Any]:
     require(actor, STAFF, "see alerts")
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        return await alerts.get(cur, actor.tenant_id, alert_id)
+    return await cached(deps, actor, "alerts", f"id:{alert_id}", lambda cur: alerts.get(cur, actor.tenant_id, alert_id))
 
 
 async def create(deps: Deps, actor: Actor, data: AlertIn) -> dict[str, Any]:
     require(actor, STAFF, "raise alerts")
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "alerts") as cur:
         asset = None
         if data.asset_id is not None:
             asset = await asset_repo.find(cur, actor.tenant_id, data.asset_id)
@@ -93,7 +93,7 @@ async def _move(deps: Deps, actor: Actor, alert_id: int, to: AlertStatus, versio
     sources, verb = FLOW[to]
     require(actor, STAFF, f"{verb} alerts")
     now = deps.clock()
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "alerts") as cur:
         current = await alerts.get(cur, actor.tenant_id, alert_id, lock=True)
         if version is not None and version != current["version"]:
             raise StaleVersion(current["version"])

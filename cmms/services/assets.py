@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from cmms.db import crud
-from cmms.db.pool import Cursor, transaction
+from cmms.db.pool import Cursor
 from cmms.db.repos import assets, plants
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, NotFound, ValidationFailed
 from cmms.domain.model import AssetIn, AssetPatch, AssetQuery
 from cmms.domain.roles import SUPERVISORS, Actor
-from cmms.services.common import changed_fields, patch_values, record, require
+from cmms.services.common import cached, cached_page, changed_fields, mutation, patch_values, query_key, record, require
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -30,25 +30,29 @@ BLOCKERS = {
 
 
 async def list_assets(deps: Deps, actor: Actor, query: AssetQuery) -> Page:
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        return await assets.list_page(cur, actor.tenant_id, query)
+    return await cached_page(
+        deps, actor, "assets", query_key(query), lambda cur: assets.list_page(cur, actor.tenant_id, query)
+    )
 
 
 async def list_for_plant(deps: Deps, actor: Actor, plant_id: int, query: AssetQuery) -> Page:
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    scoped = query.model_copy(update={"plant_id": plant_id})
+
+    async def load(cur: Cursor) -> Page:
         await plants.get(cur, actor.tenant_id, plant_id)  # 404 for another tenant's plant
-        return await assets.list_page(cur, actor.tenant_id, query.model_copy(update={"plant_id": plant_id}))
+        return await assets.list_page(cur, actor.tenant_id, scoped)
+
+    return await cached_page(deps, actor, "assets", f"plant:{query_key(scoped)}", load)
 
 
 async def get(deps: Deps, actor: Actor, asset_id: int) -> dict[str, Any]:
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        return await assets.get(cur, actor.tenant_id, asset_id)
+    return await cached(deps, actor, "assets", f"id:{asset_id}", lambda cur: assets.get(cur, actor.tenant_id, asset_id))
 
 
 async def create(deps: Deps, actor: Actor, data: AssetIn) -> dict[str, Any]:
     require(actor, SUPERVISORS, "create assets")
     values = data.model_dump()
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "assets") as cur:
         await _check_plant(cur, actor.tenant_id, data.plant_id)
         if data.parent_id is not None:
             await _check_parent(cur, actor.tenant_id, data.parent_id, plant_id=data.plant_id, asset_id=None)
@@ -78,7 +82,7 @@ async def update(deps: Deps, actor: Actor, asset_id: int, data: AssetPatch, vers
         if len(names) != len(set(names)):
             raise ValidationFailed("meter names must be unique", field="meters")
         changes["meters"] = [m.model_dump() for m in data.meters]
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "assets") as cur:
         current = await assets.get(cur, actor.tenant_id, asset_id, lock=True)
         await crud.update(cur, assets.TABLE, current, {}, version)  # If-Match before anything else
         if changes.get("parent_id") is not None:
@@ -107,7 +111,7 @@ async def update(deps: Deps, actor: Actor, asset_id: int, data: AssetPatch, vers
 
 async def delete(deps: Deps, actor: Actor, asset_id: int, version: int | None) -> None:
     require(actor, SUPERVISORS, "delete assets")
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "assets") as cur:
         current = await assets.get(cur, actor.tenant_id, asset_id, lock=True)
         await crud.update(cur, assets.TABLE, current, {}, version)  # checks If-Match
         found = await assets.dependents(cur, actor.tenant_id, asset_id)

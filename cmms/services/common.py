@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
-from cmms.db.pool import Cursor
+from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import events
 from cmms.domain.errors import Forbidden
 from cmms.domain.events import Event
 from cmms.domain.roles import Actor, Role
+from cmms.services.deps import Deps
+
+T = TypeVar("T")
+Page = tuple[list[dict[str, Any]], str | None]
 
 
 def require(actor: Actor, roles: Iterable[Role], action: str) -> None:
@@ -41,3 +46,36 @@ async def record(
 def patch_values(model: Any) -> dict[str, Any]:
     """The fields a PATCH body actually carried (an explicit null clears a field)."""
     return {k: getattr(model, k) for k in model.model_fields_set}
+
+
+@asynccontextmanager
+async def mutation(deps: Deps, actor: Actor, *kinds: str) -> AsyncIterator[Cursor]:
+    """A tenant transaction that, once committed, invalidates the cached kinds it touched.
+
+    Invalidating here gives the writer read-your-writes on any node; the outbox relay
+    invalidates again for every event, covering a crash between commit and this line.
+    """
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        yield cur
+    await deps.cache.invalidate(actor.tenant_id, *kinds)
+
+
+async def cached(deps: Deps, actor: Actor, kind: str, key: str, load: Callable[[Cursor], Awaitable[T]]) -> T:
+    """Read through the cache; `load` runs in a tenant transaction on a miss."""
+
+    async def from_db() -> T:
+        async with transaction(deps.pool, actor.tenant_id) as cur:
+            return await load(cur)
+
+    value: T = await deps.cache.get_or_load(actor.tenant_id, kind, key, from_db)
+    return value
+
+
+def query_key(query: Any) -> str:
+    """A stable cache key for a validated query model."""
+    return str(query.model_dump_json(exclude_none=True))
+
+
+async def cached_page(deps: Deps, actor: Actor, kind: str, key: str, load: Callable[[Cursor], Awaitable[Page]]) -> Page:
+    items, cursor = await cached(deps, actor, kind, key, load)
+    return items, cursor

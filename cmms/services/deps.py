@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cmms.cache.cache import Cache
 from cmms.cache.revoked import Revocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
@@ -24,4 +25,5 @@ class Deps:
     jwt_secret: str
     throttle: LoginThrottle
     revocations: Revocations
+    cache: Cache
     clock: Callable[[], datetime] = field(default=utcnow)

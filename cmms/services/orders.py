@@ -13,7 +13,7 @@ from cmms.domain.errors import Forbidden, NotFound, ValidationFailed
 from cmms.domain.model import NoteIn, OrderIn, OrderPatch, OrderQuery, PageQuery, TransitionIn
 from cmms.domain.roles import Actor, Role
 from cmms.domain.workflow import OrderRef, Status
-from cmms.services.common import changed_fields, patch_values, record
+from cmms.services.common import cached, cached_page, changed_fields, mutation, patch_values, query_key, record
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -82,14 +82,18 @@ def _assignment_notice(order: dict[str, Any]) -> ev.Event:
 
 async def list_orders(deps: Deps, actor: Actor, query: OrderQuery) -> Page:
     own = actor.user_id if actor.role == Role.REQUESTER else None
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        rows, cursor = await repo.list_page(cur, actor.tenant_id, query, own)
+    key = f"own:{own}:{query_key(query)}"
+    rows, cursor = await cached_page(
+        deps, actor, "orders", key, lambda cur: repo.list_page(cur, actor.tenant_id, query, own)
+    )
     return [present(r, actor) for r in rows], cursor
 
 
 async def get(deps: Deps, actor: Actor, order_id: int) -> dict[str, Any]:
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        return present(await _visible(cur, actor, order_id), actor)
+    row = await cached(deps, actor, "orders", f"id:{order_id}", lambda cur: repo.get(cur, actor.tenant_id, order_id))
+    if not workflow.may_see(actor, _ref(row)):
+        raise NotFound(f"work order {order_id} not found")
+    return present(row, actor)
 
 
 async def create(deps: Deps, actor: Actor, data: OrderIn) -> dict[str, Any]:
@@ -98,7 +102,7 @@ async def create(deps: Deps, actor: Actor, data: OrderIn) -> dict[str, Any]:
         raise Forbidden("only managers and admins assign work", field="assignee_id")
     values["status"] = workflow.initial_status(actor)
     values["requested_by"] = actor.user_id
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "orders") as cur:
         await _check_references(cur, actor, values)
         row = await repo.insert(cur, actor.tenant_id, values)
         await record(
@@ -128,7 +132,7 @@ async def update(deps: Deps, actor: Actor, order_id: int, data: OrderPatch, vers
     for required in ("title", "type", "priority", "downtime_minutes"):
         if required in changes and changes[required] is None:
             raise ValidationFailed(f"{required} cannot be null", field=required)
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "orders") as cur:
         current = await _visible(cur, actor, order_id, lock=True)
         workflow.check_update(actor, _ref(current), set(changes))
         if "asset_id" in changes and changes["asset_id"] is not None:
@@ -164,7 +168,7 @@ async def update(deps: Deps, actor: Actor, order_id: int, data: OrderPatch, vers
 async def transition(
     deps: Deps, actor: Actor, order_id: int, data: TransitionIn, version: int | None
 ) -> dict[str, Any]:
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "orders") as cur:
         current = await _visible(cur, actor, order_id, lock=True)
         workflow.check_transition(actor, _ref(current), data.to)
         changes: dict[str, Any] = {"status": data.to}
@@ -192,7 +196,7 @@ async def transition(
 
 
 async def add_note(deps: Deps, actor: Actor, order_id: int, data: NoteIn) -> dict[str, Any]:
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "orders") as cur:
         current = await _visible(cur, actor, order_id)
         if not workflow.may_add_note(actor, _ref(current)):
             raise Forbidden("only the assignee, the requester or a supervisor may add notes")

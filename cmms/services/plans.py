@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cmms.db import crud
-from cmms.db.pool import Cursor, transaction
+from cmms.db.pool import Cursor
 from cmms.db.repos import assets, plans, readings
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, ValidationFailed
 from cmms.domain.model import MAX_MAGNITUDE, PlanIn, PlanPatch, PlanQuery, check_plan_trigger
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
-from cmms.services.common import changed_fields, patch_values, record, require
+from cmms.services.common import cached, cached_page, changed_fields, mutation, patch_values, query_key, record, require
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -28,21 +28,21 @@ REQUIRED = ("title", "instructions", "trigger", "schedule", "lead_days", "priori
 
 async def list_plans(deps: Deps, actor: Actor, query: PlanQuery) -> Page:
     require(actor, STAFF, "see maintenance plans")
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        return await plans.list_page(cur, actor.tenant_id, query)
+    return await cached_page(
+        deps, actor, "plans", query_key(query), lambda cur: plans.list_page(cur, actor.tenant_id, query)
+    )
 
 
 async def get(deps: Deps, actor: Actor, plan_id: int) -> dict[str, Any]:
     require(actor, STAFF, "see maintenance plans")
-    async with transaction(deps.pool, actor.tenant_id) as cur:
-        return await plans.get(cur, actor.tenant_id, plan_id)
+    return await cached(deps, actor, "plans", f"id:{plan_id}", lambda cur: plans.get(cur, actor.tenant_id, plan_id))
 
 
 async def create(deps: Deps, actor: Actor, data: PlanIn) -> dict[str, Any]:
     require(actor, SUPERVISORS, "create maintenance plans")
     values = data.model_dump()
     now = deps.clock()
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "plans") as cur:
         asset = await assets.find(cur, actor.tenant_id, data.asset_id)
         if asset is None:
             raise ValidationFailed(f"asset {data.asset_id} not found", field="asset_id")
@@ -74,7 +74,7 @@ async def update(deps: Deps, actor: Actor, plan_id: int, data: PlanPatch, versio
         if name in changes and changes[name] is None:
             raise ValidationFailed(f"{name} cannot be cleared", field=name)
     now = deps.clock()
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "plans") as cur:
         current = await plans.get(cur, actor.tenant_id, plan_id, lock=True)
         await crud.update(cur, plans.TABLE, current, {}, version)  # If-Match before anything else
         merged = {**current, **changes}
@@ -112,7 +112,7 @@ async def update(deps: Deps, actor: Actor, plan_id: int, data: PlanPatch, versio
 
 async def delete(deps: Deps, actor: Actor, plan_id: int, version: int | None) -> None:
     require(actor, SUPERVISORS, "delete maintenance plans")
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "plans") as cur:
         current = await plans.get(cur, actor.tenant_id, plan_id, lock=True)
         await crud.update(cur, plans.TABLE, current, {}, version)  # checks If-Match
         if await plans.has_orders(cur, actor.tenant_id, plan_id):

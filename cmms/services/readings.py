@@ -12,7 +12,7 @@ from cmms.domain.errors import ValidationFailed
 from cmms.domain.model import ReadingQuery, ReadingsIn, Severity
 from cmms.domain.roles import STAFF, Actor
 from cmms.services import alerts
-from cmms.services.common import record, require
+from cmms.services.common import mutation, record, require
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -24,7 +24,7 @@ Page = tuple[list[dict[str, Any]], str | None]
 async def add(deps: Deps, actor: Actor, asset_id: int, data: ReadingsIn) -> list[dict[str, Any]]:
     require(actor, STAFF, "record meter readings")
     now = deps.clock()
-    async with transaction(deps.pool, actor.tenant_id) as cur:
+    async with mutation(deps, actor, "alerts") as cur:
         asset = await assets.get(cur, actor.tenant_id, asset_id)
         meters = {m["name"]: m for m in asset["meters"]}
         batch: list[tuple[str, float, datetime]] = []

@@ -28,7 +28,7 @@ REQUIRED = ["exp", "iat", "sub", "aud", "iss", "typ", "tid", "role", "sid"]
 class AccessClaims:
     actor: Actor
     session_id: str
-    issued_at: int
+    issued_ms: int  # issue time in milliseconds: revocations compare at this precision
     expires_at: int
 
 
@@ -44,6 +44,7 @@ def issue_access(
         "typ": "access",
         "sid": session_id,
         "iat": int(now.timestamp()),
+        "ims": int(now.timestamp() * 1000),
         "exp": int((now + timedelta(seconds=cfg.access_ttl)).timestamp()),
         "jti": secrets.token_hex(8),
     }
@@ -71,7 +72,10 @@ def decode_access(cfg: JwtSettings, secret: str, token: str) -> AccessClaims:
     except (TypeError, ValueError):
         raise Unauthenticated("the access token is not valid") from None
     return AccessClaims(
-        actor=actor, session_id=str(claims["sid"]), issued_at=int(claims["iat"]), expires_at=int(claims["exp"])
+        actor=actor,
+        session_id=str(claims["sid"]),
+        issued_ms=int(claims.get("ims", int(claims["iat"]) * 1000)),
+        expires_at=int(claims["exp"]),
     )
 
 

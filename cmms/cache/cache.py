@@ -1,0 +1,146 @@
+"""Cache-aside on Redis: tenant-scoped keys, versioned namespaces, single flight, never fatal.
+
+Every key lives under a namespace version (`cmms:v:<tenant>:<kind>`). A write bumps the version,
+which makes every entry of that kind for the tenant unreachable at once: no key scans, and no
+stale entry can be read back even when a slow reader stores what it loaded before the write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from cmms.cache.breaker import Breaker
+from cmms.db.jsonb import OPTIONS
+
+log = logging.getLogger("cmms.cache")
+T = TypeVar("T")
+KINDS = ("assets", "orders", "alerts", "plans", "plants")
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+    loads: int = 0
+
+
+@dataclass
+class Cache:
+    redis: Redis
+    ttl: dict[str, int]
+    enabled: bool = True
+    breaker: Breaker = field(default_factory=Breaker)
+    stats: CacheStats = field(default_factory=CacheStats)
+    lock_ms: int = 2000
+    _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+
+    async def get_or_load(self, tenant_id: int, kind: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        """The cached value, or `load()` stored for next time. Redis trouble only costs speed.
+
+        Concurrent callers for one key share one lookup (and at most one load) in this process.
+        """
+        if not self.enabled or not self.breaker.allow():
+            return await load()
+        flight = f"{tenant_id}:{kind}:{key}"
+        waiting = self._inflight.get(flight)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[flight] = future
+        try:
+            value = await self._fetch(tenant_id, kind, key, load)
+            future.set_result(value)
+            return value
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it, nobody logs "never retrieved"
+            raise
+        finally:
+            if self._inflight.get(flight) is future:
+                del self._inflight[flight]
+
+    async def invalidate(self, tenant_id: int, *kinds: str) -> None:
+        """Make every cached entry of these kinds unreachable for the tenant."""
+        for kind in kinds:  # later readers in this process must not join a lookup begun before the write
+            prefix = f"{tenant_id}:{kind}:"
+            for flight in [f for f in self._inflight if f.startswith(prefix)]:
+                del self._inflight[flight]
+        if not self.enabled or not self.breaker.allow():
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for kind in kinds:
+                    pipe.incr(f"cmms:v:{tenant_id}:{kind}")
+                await pipe.execute()
+            self.breaker.success()
+        except RedisError:
+            self._failed("invalidate")
+
+    async def _fetch(self, tenant_id: int, kind: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        full_key = await self._key(tenant_id, kind, key)
+        if full_key is None:
+            return await load()
+        cached = await self._get(full_key)
+        if cached is not None:
+            self.stats.hits += 1
+            return orjson.loads(cached)  # type: ignore[no-any-return]
+        self.stats.misses += 1
+        return await self._load_across_nodes(full_key, kind, load)
+
+    async def _key(self, tenant_id: int, kind: str, key: str) -> str | None:
+        try:
+            version = await self.redis.get(f"cmms:v:{tenant_id}:{kind}")
+            self.breaker.success()
+        except RedisError:
+            self._failed("version")
+            return None
+        return f"cmms:c:{tenant_id}:{kind}:{int(version or 0)}:{key}"
+
+    async def _get(self, full_key: str) -> Any:
+        try:
+            return await self.redis.get(full_key)
+        except RedisError:
+            self._failed("get")
+            return None
+
+    async def _load_across_nodes(self, full_key: str, kind: str, load: Callable[[], Awaitable[T]]) -> T:
+        """Only one node loads a missing key; the others wait briefly for its result."""
+        token = secrets.token_hex(8)
+        lock = f"{full_key}:lock"
+        try:
+            got = await self.redis.set(lock, token, nx=True, px=self.lock_ms)
+        except RedisError:
+            self._failed("lock")
+            got = True
+        if not got:
+            for _ in range(self.lock_ms // 20):
+                await asyncio.sleep(0.02)
+                cached = await self._get(full_key)
+                if cached is not None:
+                    self.stats.hits += 1
+                    return orjson.loads(cached)  # type: ignore[no-any-return]
+        self.stats.loads += 1
+        value = await load()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(full_key, orjson.dumps(value, option=OPTIONS), ex=self.ttl.get(kind, 300))
+                pipe.delete(lock)
+                await pipe.execute()
+        except (RedisError, TypeError):
+            self._failed("set")
+        return value
+
+    def _failed(self, operation: str) -> None:
+        self.stats.errors += 1
+        self.breaker.failure()
+        log.debug("cache %s failed", operation)
