@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -42,7 +44,11 @@ class Cache:
     breaker: Breaker = field(default_factory=Breaker)
     stats: CacheStats = field(default_factory=CacheStats)
     lock_ms: int = 2000
+    local_size: int = 2048
     _inflight: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
+    # Decoded values by their full (versioned) key: a version bump makes them unreachable, like
+    # the Redis entries, so only the namespace version is read from Redis on a local hit.
+    _local: OrderedDict[str, tuple[float, Any]] = field(default_factory=OrderedDict)
 
     async def get_or_load(self, tenant_id: int, kind: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """The cached value, or `load()` stored for next time. Redis trouble only costs speed.
@@ -90,12 +96,24 @@ class Cache:
         full_key = await self._key(tenant_id, kind, key)
         if full_key is None:
             return await load()
+        local = self._local.get(full_key)
+        if local is not None and local[0] > time.monotonic():
+            self._local.move_to_end(full_key)
+            self.stats.hits += 1
+            return local[1]  # type: ignore[no-any-return]
         cached = await self._get(full_key)
         if cached is not None:
             self.stats.hits += 1
-            return orjson.loads(cached)  # type: ignore[no-any-return]
+            return self._remember(full_key, kind, orjson.loads(cached))  # type: ignore[no-any-return]
         self.stats.misses += 1
-        return await self._load_across_nodes(full_key, kind, load)
+        return self._remember(full_key, kind, await self._load_across_nodes(full_key, kind, load))
+
+    def _remember(self, full_key: str, kind: str, value: T) -> T:
+        self._local[full_key] = (time.monotonic() + self.ttl.get(kind, 300), value)
+        self._local.move_to_end(full_key)
+        while len(self._local) > self.local_size:
+            self._local.popitem(last=False)
+        return value
 
     async def _key(self, tenant_id: int, kind: str, key: str) -> str | None:
         try:

@@ -80,7 +80,7 @@ async def logout(deps: Deps, actor: Actor, session_id: str) -> None:
 
 
 async def authenticate(deps: Deps, bearer: str) -> tokens.AccessClaims:
-    claims = tokens.decode_access(deps.settings.jwt, deps.jwt_secret, bearer)
+    claims = deps.decoded_tokens.decode(deps.settings.jwt, deps.jwt_secret, bearer)
     if await deps.revocations.is_revoked(claims.session_id, claims.actor.user_id, claims.issued_ms):
         raise Unauthenticated("the session has ended; log in again")
     return claims

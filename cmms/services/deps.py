@@ -11,6 +11,7 @@ from cmms.cache.cache import Cache
 from cmms.cache.revoked import Revocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
+from cmms.services.tokens import DecodedTokens
 
 
 def utcnow() -> datetime:
@@ -26,4 +27,5 @@ class Deps:
     throttle: LoginThrottle
     revocations: Revocations
     cache: Cache
+    decoded_tokens: DecodedTokens = field(default_factory=DecodedTokens)
     clock: Callable[[], datetime] = field(default=utcnow)
