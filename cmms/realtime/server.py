@@ -48,6 +48,7 @@ def rooms_for(tenant_id: int, audience: Iterable[str]) -> list[str]:
 class SocketSession:
     actor: Actor
     session_id: str
+    expires_at: float
     window_start: float = field(default_factory=time.monotonic)
     packets: int = 0
 
@@ -83,6 +84,8 @@ class Realtime:
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("*", self._client_event)
         self._control: asyncio.Task[None] | None = None
+        self._expiry: asyncio.Task[None] | None = None
+        self.expiry_sweep = 15.0  # seconds between checks for expired tokens
 
     def attach(self, app: web.Application) -> None:
         self.sio.attach(app, socketio_path="socket.io")
@@ -117,7 +120,7 @@ class Realtime:
         except Unauthenticated as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.detail) from None
         actor = claims.actor
-        self.sessions[sid] = SocketSession(actor=actor, session_id=claims.session_id)
+        self.sessions[sid] = SocketSession(actor=actor, session_id=claims.session_id, expires_at=claims.expires_at)
         for room in (
             f"tenant:{actor.tenant_id}",
             f"tenant:{actor.tenant_id}:role:{actor.role}",
@@ -163,12 +166,23 @@ class Realtime:
             finally:
                 await redis.aclose()
 
+    async def _expire(self) -> None:
+        """Close sockets whose access token has expired; clients reconnect with a fresh one."""
+        while True:
+            await asyncio.sleep(self.expiry_sweep)
+            now = time.time()
+            for sid, session in list(self.sessions.items()):
+                if session.expires_at <= now:
+                    await self.sio.disconnect(sid)
+
     async def _start(self, app: web.Application) -> None:
         self._control = asyncio.create_task(self._listen_control())
+        self._expiry = asyncio.create_task(self._expire())
 
     async def _stop(self, app: web.Application) -> None:
         for sid in list(self.sessions):
             await self.sio.disconnect(sid)
-        if self._control is not None:
-            self._control.cancel()
-            await asyncio.gather(self._control, return_exceptions=True)
+        for task in (self._control, self._expiry):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
