@@ -71,8 +71,23 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL text cannot hold U+0000; refuse it here, naming the field, instead of failing later."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain the NUL character (U+0000)")
+    if isinstance(value, list):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_storable(cls, value: Any) -> Any:
+        return _no_nul(value)
 
 
 # ---- auth and users ---------------------------------------------------------------------------

@@ -68,8 +68,8 @@ async def delete(deps: Deps, actor: Actor, plant_id: int, version: int | None) -
     async with transaction(deps.pool, actor.tenant_id) as cur:
         current = await plants.get(cur, actor.tenant_id, plant_id, lock=True)
         await crud.update(cur, plants.TABLE, current, {}, version)  # checks If-Match
-        if await plants.has_assets(cur, actor.tenant_id, plant_id):
-            raise Conflict("the plant still has assets; move or retire them first")
+        if await plants.in_use(cur, actor.tenant_id, plant_id):
+            raise Conflict("assets or work orders still belong to the plant; move or close them first")
         await crud.delete(cur, plants.TABLE, actor.tenant_id, plant_id)
         await record(
             cur,

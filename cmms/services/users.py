@@ -78,6 +78,8 @@ async def update(deps: Deps, actor: Actor, user_id: int, data: UserPatch, versio
     changes = patch_values(data)
     if changes.get("active") is False and user_id == actor.user_id:
         raise Conflict("you cannot deactivate yourself", field="active")
+    if changes.get("role") not in (None, Role.ADMIN) and user_id == actor.user_id:
+        raise Conflict("you cannot give up your own admin role; ask another admin", field="role")
     password = changes.pop("password", None)
     if password is not None:
         changes["password_hash"] = await hash_password(password)

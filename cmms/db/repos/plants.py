@@ -20,10 +20,12 @@ async def list_page(
     return await crud.page(cur, TABLE, crud.Where(tenant_id), limit=limit, cursor=cursor)
 
 
-async def has_assets(cur: Cursor, tenant_id: int, plant_id: int) -> bool:
+async def in_use(cur: Cursor, tenant_id: int, plant_id: int) -> bool:
+    """Whether assets or work orders still point at the plant."""
     row = await fetchone(
         cur,
-        "SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = %s AND plant_id = %s) AS used",
-        (tenant_id, plant_id),
+        "SELECT EXISTS (SELECT 1 FROM assets WHERE tenant_id = %s AND plant_id = %s)"
+        " OR EXISTS (SELECT 1 FROM work_orders WHERE tenant_id = %s AND plant_id = %s) AS used",
+        (tenant_id, plant_id, tenant_id, plant_id),
     )
     return bool(row and row["used"])
