@@ -51,6 +51,8 @@ class AuthSettings:
     max_failures_account: int = 5
     max_failures_address: int = 20
     failure_window: int = 900
+    password_time_cost: int = 3  # argon2id iterations
+    password_memory_kib: int = 65536  # argon2id memory per hash
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from cmms.db.migrate import migrate
 from cmms.db.pool import open_pool, transaction
 from cmms.embedded import embedded_postgres, embedded_redis
 from cmms.services.deps import Deps
+from cmms.services.passwords import Passwords
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -130,6 +131,7 @@ async def open_runtime(settings: Settings, *, apply_migrations: bool = True) -> 
                 window=auth.failure_window,
             ),
             revocations=Revocations(redis, settings.jwt.access_ttl),
+            passwords=Passwords(time_cost=auth.password_time_cost, memory_kib=auth.password_memory_kib),
             cache=Cache(cache_redis, settings.cache.ttls(), enabled=settings.cache.enabled),
         )
         yield Runtime(settings=settings, data_dir=data_dir, dsn=dsn, redis_url=redis_url, deps=deps)

@@ -86,6 +86,9 @@ def settings(database_url: str, redis_url: str, tmp_path_factory: pytest.TempPat
         jwt_secret=JWT_SECRET,
         database_pool_min=1,
         auth_max_failures_address=ADDRESS_LIMIT,
+        # Cheap hashes keep the suite fast; production cost is the default (time 3, 64 MiB).
+        auth_password_time_cost=1,
+        auth_password_memory_kib=1024,
     )
 
 

@@ -15,7 +15,6 @@ from cmms.domain.roles import Actor
 from cmms.services import tokens
 from cmms.services.common import record
 from cmms.services.deps import Deps
-from cmms.services.passwords import verify_password
 
 INVALID_LOGIN = "invalid tenant, email or password"
 
@@ -29,7 +28,7 @@ async def login(deps: Deps, data: LoginIn, address: str) -> dict[str, Any]:
     if tenant is not None:
         async with transaction(deps.pool, tenant["id"]) as cur:
             user = await users_repo.by_email(cur, tenant["id"], data.email.strip().lower())
-    ok = await verify_password(user["password_hash"] if user else None, data.password)
+    ok = await deps.passwords.verify(user["password_hash"] if user else None, data.password)
     if not ok or user is None or tenant is None or not user["active"]:
         await deps.throttle.failed(data.tenant, data.email, address)
         raise Unauthenticated(INVALID_LOGIN)

@@ -11,6 +11,7 @@ from cmms.cache.cache import Cache
 from cmms.cache.revoked import Revocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
+from cmms.services.passwords import Passwords
 from cmms.services.tokens import DecodedTokens
 
 
@@ -27,5 +28,6 @@ class Deps:
     throttle: LoginThrottle
     revocations: Revocations
     cache: Cache
+    passwords: Passwords = field(default_factory=Passwords)
     decoded_tokens: DecodedTokens = field(default_factory=DecodedTokens)
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -14,7 +14,6 @@ from cmms.domain.model import UserIn, UserPatch, UserQuery
 from cmms.domain.roles import SUPERVISORS, Actor, Role
 from cmms.services.common import changed_fields, patch_values, record, require
 from cmms.services.deps import Deps
-from cmms.services.passwords import hash_password
 
 Page = tuple[list[dict[str, Any]], str | None]
 
@@ -45,7 +44,7 @@ async def get(deps: Deps, actor: Actor, user_id: int) -> dict[str, Any]:
 
 async def create(deps: Deps, actor: Actor, data: UserIn) -> dict[str, Any]:
     require(actor, {Role.ADMIN}, "manage users")
-    password_hash = await hash_password(data.password)
+    password_hash = await deps.passwords.hash(data.password)
     async with transaction(deps.pool, actor.tenant_id) as cur:
         if await repo.by_email(cur, actor.tenant_id, data.email) is not None:
             raise Conflict(f"a user with email {data.email} already exists", field="email")
@@ -82,7 +81,7 @@ async def update(deps: Deps, actor: Actor, user_id: int, data: UserPatch, versio
         raise Conflict("you cannot give up your own admin role; ask another admin", field="role")
     password = changes.pop("password", None)
     if password is not None:
-        changes["password_hash"] = await hash_password(password)
+        changes["password_hash"] = await deps.passwords.hash(password)
     for key in ("name", "role", "active"):
         if key in changes and changes[key] is None and key != "name":
             changes.pop(key)
