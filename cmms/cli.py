@@ -71,6 +71,50 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     run(serve_forever)(replace(settings, server=server), started)
 
 
+@main.command()
+@click.option("--concurrency", type=int, help="Jobs run at once (default from [jobs] concurrency).")
+@click.pass_context
+def worker(ctx: click.Context, concurrency: int | None) -> None:
+    """Run job workers (taskiq over Redis streams) until SIGTERM."""
+    from cmms.runtime import open_runtime
+
+    @run
+    async def go() -> None:
+        async with open_runtime(_settings(ctx)) as rt:
+            await _until_signal(rt.run_workers(concurrency))
+
+    go()
+
+
+@main.command()
+@click.pass_context
+def scheduler(ctx: click.Context) -> None:
+    """Run the periodic jobs (PM recalculation, cleanup, backup) until SIGTERM."""
+    from cmms.runtime import open_runtime
+
+    @run
+    async def go() -> None:
+        async with open_runtime(_settings(ctx)) as rt:
+            await _until_signal(rt.scheduler().run())
+
+    go()
+
+
+async def _until_signal(work: Awaitable[None]) -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for t in (task, stopper):
+        t.cancel()
+    await asyncio.gather(task, stopper, return_exceptions=True)
+
+
 @main.command("migrate")
 @click.pass_context
 def migrate_cmd(ctx: click.Context) -> None:

@@ -16,7 +16,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     shutdown_timeout: float = 5.0
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = 16_777_216
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,25 @@ class CacheSettings:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    workers_in_serve: bool = True  # the embedded product needs no second process
+    scheduler_in_serve: bool = True
+    concurrency: int = 4  # jobs one worker process runs at once
+    maintenance_every: int = 900  # seconds
+    cleanup_every: int = 86_400
+    backup_every: int = 86_400
+    backup_keep: int = 7
+    audit_retention_days: int = 365
+    job_retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    channel: str = "cmms-socketio"  # Redis pub/sub channel shared by every node and worker
+    flood_limit: int = 20  # client packets per second before a socket is cut off
+
+
+@dataclass(frozen=True)
 class EventSettings:
     retention_days: int = 7
 
@@ -96,6 +115,8 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     events: EventSettings = field(default_factory=EventSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
     @property

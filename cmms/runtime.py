@@ -28,6 +28,8 @@ from cmms.config import ConfigError, Settings
 from cmms.db.migrate import migrate
 from cmms.db.pool import open_pool, transaction
 from cmms.embedded import embedded_postgres, embedded_redis
+from cmms.jobs.schedule import Scheduler, periodic_jobs
+from cmms.jobs.system import JobSystem, open_job_system, run_workers
 from cmms.services.deps import Deps
 from cmms.services.passwords import Passwords
 
@@ -42,6 +44,22 @@ class Runtime:
     dsn: str
     redis_url: str
     deps: Deps
+    job_system: JobSystem
+
+    async def run_workers(self, concurrency: int | None = None) -> None:
+        await run_workers(
+            self.deps,
+            self.job_system,
+            self.data_dir,
+            concurrency=concurrency or self.settings.jobs.concurrency,
+            channel=self.settings.realtime.channel,
+        )
+
+    def scheduler(self) -> Scheduler:
+        j = self.settings.jobs
+        return Scheduler(
+            self.deps, self.deps.redis, periodic_jobs(j.maintenance_every, j.cleanup_every, j.backup_every)
+        )
 
     async def readiness(self) -> dict[str, dict[str, object]]:
         return {
@@ -118,6 +136,7 @@ async def open_runtime(settings: Settings, *, apply_migrations: bool = True) -> 
             retry=Retry(NoBackoff(), 1),
         )
         stack.push_async_callback(cache_redis.aclose)
+        job_system = await stack.enter_async_context(open_job_system(redis_url))
         auth = settings.auth
         deps = Deps(
             pool=pool,
@@ -133,5 +152,8 @@ async def open_runtime(settings: Settings, *, apply_migrations: bool = True) -> 
             revocations=Revocations(redis, settings.jwt.access_ttl),
             passwords=Passwords(time_cost=auth.password_time_cost, memory_kib=auth.password_memory_kib),
             cache=Cache(cache_redis, settings.cache.ttls(), enabled=settings.cache.enabled),
+            jobs=job_system.queue,
         )
-        yield Runtime(settings=settings, data_dir=data_dir, dsn=dsn, redis_url=redis_url, deps=deps)
+        yield Runtime(
+            settings=settings, data_dir=data_dir, dsn=dsn, redis_url=redis_url, deps=deps, job_system=job_system
+        )

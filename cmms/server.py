@@ -22,7 +22,9 @@ log = logging.getLogger("cmms.server")
 
 def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
     """The daemon's whole application: REST + Socket.IO on one app, and the relay that feeds it."""
-    realtime = Realtime(rt.deps, rt.redis_url)
+    realtime = Realtime(
+        rt.deps, rt.redis_url, channel=rt.settings.realtime.channel, flood_limit=rt.settings.realtime.flood_limit
+    )
     relay = OutboxRelay(rt.deps, rt.dsn, [cache_handler(rt.deps), socket_handler(realtime)])
     app = make_app(rt.deps, rt.readiness)
     realtime.attach(app)
@@ -34,13 +36,18 @@ async def running(rt: Runtime, host: str, port: int) -> AsyncIterator[web.AppRun
     app, _, relay = build_app(rt)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=rt.settings.server.shutdown_timeout)
     await runner.setup()
-    relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
+    background = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    if rt.settings.jobs.workers_in_serve:
+        background.append(asyncio.create_task(rt.run_workers(), name="job-workers"))
+    if rt.settings.jobs.scheduler_in_serve:
+        background.append(asyncio.create_task(rt.scheduler().run(), name="scheduler"))
     try:
         await web.TCPSite(runner, host, port).start()
         yield runner
     finally:
-        relay_task.cancel()
-        await asyncio.gather(relay_task, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await runner.cleanup()
 
 

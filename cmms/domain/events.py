@@ -31,6 +31,7 @@ PLAN_DELETED = "plan:deleted"
 USER_CREATED = "user:created"
 USER_UPDATED = "user:updated"
 SESSION_ENDED = "session:ended"
+JOB_QUEUED = "job:queued"
 
 TENANT = ["tenant"]
 STAFF_ROOMS = sorted(f"role:{r}" for r in STAFF)

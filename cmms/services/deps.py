@@ -12,6 +12,7 @@ from cmms.cache.revoked import Revocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
 from cmms.services.passwords import Passwords
+from cmms.services.queue import JobQueue
 from cmms.services.tokens import DecodedTokens
 
 
@@ -28,6 +29,7 @@ class Deps:
     throttle: LoginThrottle
     revocations: Revocations
     cache: Cache
+    jobs: JobQueue
     passwords: Passwords = field(default_factory=Passwords)
     decoded_tokens: DecodedTokens = field(default_factory=DecodedTokens)
     clock: Callable[[], datetime] = field(default=utcnow)

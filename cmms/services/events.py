@@ -6,6 +6,7 @@ from typing import Any
 
 from cmms.db.pool import transaction
 from cmms.db.repos import events as repo
+from cmms.db.repos import tenants
 from cmms.domain.errors import Gone
 from cmms.domain.events import visible_rooms
 from cmms.domain.roles import Actor
@@ -46,7 +47,7 @@ async def advance(deps: Deps, tenant_id: int, seq: int) -> None:
 async def purge(deps: Deps) -> int:
     """Drop delivered events older than the retention period, tenant by tenant."""
     async with transaction(deps.pool, None) as cur:
-        tenant_ids = await repo.tenant_ids(cur)
+        tenant_ids = await tenants.all_ids(cur)
     removed = 0
     for tenant_id in tenant_ids:
         async with transaction(deps.pool, tenant_id) as cur:

@@ -23,6 +23,11 @@ async def create(deps: Deps, name: str, display_name: str | None = None) -> dict
         return await tenants.create(cur, slug, display_name or name.strip())
 
 
+async def all_ids(deps: Deps) -> list[int]:
+    async with transaction(deps.pool, None) as cur:
+        return await tenants.all_ids(cur)
+
+
 async def find(deps: Deps, name: str) -> dict[str, Any] | None:
     async with transaction(deps.pool, None) as cur:
         return await tenants.by_name(cur, name)

@@ -92,7 +92,3 @@ async def purge(cur: Cursor, tenant_id: int, older_than_days: int) -> int:
         (tenant_id, older_than_days, tenant_id),
     )
     return int(cur.rowcount or 0)
-
-
-async def tenant_ids(cur: Cursor) -> list[int]:
-    return [int(r["id"]) for r in await fetchall(cur, "SELECT id FROM tenants ORDER BY id")]

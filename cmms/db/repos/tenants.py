@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmms.db.pool import Cursor, fetchone
+from cmms.db.pool import Cursor, fetchall, fetchone
 
 COLUMNS = "id, name, display_name, created_at"
 
 
 async def by_name(cur: Cursor, name: str) -> dict[str, Any] | None:
     return await fetchone(cur, f"SELECT {COLUMNS} FROM tenants WHERE lower(name) = lower(%s)", (name.strip(),))
+
+
+async def all_ids(cur: Cursor) -> list[int]:
+    rows = await fetchall(cur, "SELECT id FROM tenants ORDER BY id")
+    return [int(r["id"]) for r in rows]
 
 
 async def get(cur: Cursor, tenant_id: int) -> dict[str, Any] | None:

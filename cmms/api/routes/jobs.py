@@ -1,0 +1,97 @@
+"""Background jobs: start one (202), follow it, cancel it, fetch its result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from cmms.api.keys import DEPS
+from cmms.api.routing import ACTOR, RouteTable, json, page, path_id, read_body, read_query, resource
+from cmms.domain.jobs import JobIn, JobQuery
+from cmms.domain.model import Page
+from cmms.services import jobs
+
+routes = RouteTable("jobs")
+
+
+class Job(BaseModel):
+    id: int
+    kind: str
+    params: dict[str, Any]
+    status: str
+    progress: float
+    message: str
+    attempts: int
+    max_attempts: int
+    result: dict[str, Any] | None
+    result_type: str | None
+    error: str | None
+    requested_by: int | None
+    cancel_requested: bool
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    version: int
+
+
+@routes.route(
+    "POST",
+    "/api/v1/jobs",
+    summary="Start a background job (kind and params)",
+    body=JobIn,
+    response=Job,
+    status=202,
+    errors=(403,),
+)
+async def create_job(request: web.Request) -> web.Response:
+    data = await read_body(request, JobIn)
+    job = await jobs.create(request.app[DEPS], request[ACTOR], data)
+    response = json(job, status=202, etag=job["version"])
+    response.headers["Location"] = f"/api/v1/jobs/{job['id']}"
+    return response
+
+
+@routes.route(
+    "GET",
+    "/api/v1/jobs",
+    summary="Jobs (your own; managers and admins see the tenant's)",
+    query=JobQuery,
+    response=Page[Job],
+)
+async def list_jobs(request: web.Request) -> web.Response:
+    query = read_query(request, JobQuery)
+    return page(*await jobs.list_jobs(request.app[DEPS], request[ACTOR], query))
+
+
+@routes.route(
+    "GET", "/api/v1/jobs/{id}", summary="One job: status, progress, attempts, error", response=Job, errors=(404,)
+)
+async def get_job(request: web.Request) -> web.Response:
+    return resource(await jobs.get(request.app[DEPS], request[ACTOR], path_id(request)))
+
+
+@routes.route(
+    "DELETE",
+    "/api/v1/jobs/{id}",
+    summary="Cancel a job (a running one stops at its next checkpoint)",
+    response=Job,
+    errors=(404, 409),
+)
+async def cancel_job(request: web.Request) -> web.Response:
+    return resource(await jobs.cancel(request.app[DEPS], request[ACTOR], path_id(request)))
+
+
+@routes.route(
+    "GET", "/api/v1/jobs/{id}/result", summary="The output of a completed job (CSV, report...)", errors=(404, 409)
+)
+async def job_result(request: web.Request) -> web.StreamResponse:
+    path, content_type = await jobs.result_file(request.app[DEPS], request[ACTOR], path_id(request))
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{path.name}"',
+        },
+    )

@@ -1,0 +1,97 @@
+"""Periodic jobs and the stale-job sweeper; any number of schedulers may run, one acts per period.
+
+Each periodic job runs when its period slot (`floor(now / period)`) is claimed in Redis with
+SET NX, so two schedulers never run the same job twice in one period, and a scheduler that was
+down simply runs it at its next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from cmms.domain.jobs import JobIn, JobKind
+from cmms.domain.roles import Actor, Role
+from cmms.services import jobs as jobs_service
+from cmms.services import tenants as tenants_service
+from cmms.services.deps import Deps
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    kind: JobKind
+    period: int  # seconds
+    per_tenant: bool
+
+
+def periodic_jobs(maintenance_every: int, cleanup_every: int, backup_every: int) -> list[Periodic]:
+    return [
+        Periodic("maintenance", JobKind.MAINTENANCE, maintenance_every, per_tenant=True),
+        Periodic("cleanup", JobKind.CLEANUP, cleanup_every, per_tenant=True),
+        Periodic("backup", JobKind.BACKUP, backup_every, per_tenant=False),
+    ]
+
+
+class Scheduler:
+    def __init__(
+        self,
+        deps: Deps,
+        redis: Redis,
+        jobs: list[Periodic],
+        *,
+        tick: float = 15.0,
+        heartbeat_timeout: int = 60,
+        queued_timeout: int = 30,
+    ) -> None:
+        self.deps = deps
+        self.redis = redis
+        self.jobs = jobs
+        self.tick = tick
+        self.heartbeat_timeout = heartbeat_timeout
+        self.queued_timeout = queued_timeout
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.once()
+            except Exception:
+                log.exception("scheduler tick failed")
+            await asyncio.sleep(self.tick)
+
+    async def once(self, now: float | None = None) -> list[int]:
+        """One tick: start due periodic jobs and re-send lost ones; returns the jobs started."""
+        now = time.time() if now is None else now
+        started: list[int] = []
+        for job in self.jobs:
+            slot = int(now // job.period)
+            try:
+                mine = await self.redis.set(f"cmms:schedule:{job.name}:{slot}", "1", nx=True, ex=job.period * 2)
+            except RedisError:
+                log.warning("scheduler: Redis unavailable")
+                return started
+            if mine:
+                started += await self._start(job)
+        for stale in await jobs_service.stale_jobs(self.deps, self.heartbeat_timeout, self.queued_timeout):
+            log.info("re-sending job %s (%s)", stale["id"], stale["status"])
+            await jobs_service.submit(self.deps, stale["id"], stale["tenant_id"])
+        return started
+
+    async def _start(self, job: Periodic) -> list[int]:
+        ids = []
+        if job.per_tenant:
+            for tenant_id in await tenants_service.all_ids(self.deps):
+                operator = Actor(tenant_id=tenant_id, user_id=None, role=Role.ADMIN, request_id="scheduler")
+                ids.append((await jobs_service.create(self.deps, operator, JobIn(kind=job.kind)))["id"])
+        else:
+            operator = Actor(tenant_id=0, user_id=None, role=Role.ADMIN, request_id="scheduler")
+            ids.append((await jobs_service.create(self.deps, operator, JobIn(kind=job.kind)))["id"])
+        log.info("periodic %s started", job.name, extra={"jobs": ids})
+        return ids
