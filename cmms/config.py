@@ -84,6 +84,9 @@ class JobSettings:
     backup_keep: int = 7
     audit_retention_days: int = 365
     job_retention_days: int = 30
+    heartbeat_every: float = 10.0  # seconds between a running job's heartbeats
+    stale_after: int = 60  # a running job silent this long is handed to another worker
+    retry_base: float = 2.0  # seconds before the first retry; doubles each attempt, ±50% jitter
 
 
 @dataclass(frozen=True)

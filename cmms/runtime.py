@@ -58,7 +58,10 @@ class Runtime:
     def scheduler(self) -> Scheduler:
         j = self.settings.jobs
         return Scheduler(
-            self.deps, self.deps.redis, periodic_jobs(j.maintenance_every, j.cleanup_every, j.backup_every)
+            self.deps,
+            self.deps.redis,
+            periodic_jobs(j.maintenance_every, j.cleanup_every, j.backup_every),
+            heartbeat_timeout=j.stale_after,
         )
 
     async def readiness(self) -> dict[str, dict[str, object]]:

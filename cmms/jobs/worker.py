@@ -22,7 +22,6 @@ from cmms.services import jobs as jobs_service
 from cmms.services.deps import Deps
 
 log = logging.getLogger(__name__)
-HEARTBEAT = 10.0  # seconds; the sweeper requeues a running job silent for 6 heartbeats
 
 
 class Worker:
@@ -34,6 +33,8 @@ class Worker:
         delayed: DelayedJobs,
         registry: dict[JobKind, Processor] | None = None,
     ) -> None:
+        self.heartbeat_every = deps.settings.jobs.heartbeat_every
+        self.retry_base = deps.settings.jobs.retry_base
         self.deps = deps
         self.data_dir = data_dir
         self.emit = emit
@@ -80,7 +81,7 @@ class Worker:
             error = f"{type(exc).__name__}: {exc}"[:2000]
             log.warning("job %s attempt %s failed: %s", job_id, job["attempts"], error)
             if job["attempts"] < job["max_attempts"]:
-                delay = backoff(job["attempts"])
+                delay = backoff(job["attempts"], base=self.retry_base)
                 due = self.deps.clock() + timedelta(seconds=delay)
                 await self._finish(
                     ctx,
@@ -105,7 +106,7 @@ class Worker:
 
     async def _heartbeat(self, ctx: JobContext) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT)
+            await asyncio.sleep(self.heartbeat_every)
             try:
                 await jobs_service.beat(self.deps, ctx.job_id, ctx.tenant_id)
             except Exception:
