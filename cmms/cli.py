@@ -10,6 +10,8 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import click
+import psycopg2
+from redis.exceptions import RedisError
 
 from cmms.config import ConfigError, Settings, load_settings
 from cmms.domain.errors import DomainError
@@ -31,11 +33,14 @@ def run(coro_fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     def wrapper(*args: Any, **kwargs: Any) -> T:
         try:
             return asyncio.run(coro_fn(*args, **kwargs))
-        except (DomainError, ConfigError) as exc:
+        except (DomainError, ConfigError, OSError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-        except OSError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except psycopg2.Error as exc:
+            click.echo(f"error: database: {str(exc).strip().splitlines()[0]}", err=True)
+            sys.exit(1)
+        except RedisError as exc:
+            click.echo(f"error: redis: {exc}", err=True)
             sys.exit(1)
 
     return wrapper
@@ -120,12 +125,12 @@ async def _until_signal(work: Awaitable[None]) -> None:
 def migrate_cmd(ctx: click.Context) -> None:
     """Apply database migrations."""
     from cmms.db.migrate import migrate
-    from cmms.runtime import open_runtime
+    from cmms.runtime import open_servers
 
     @run
     async def go() -> None:
-        async with open_runtime(_settings(ctx), apply_migrations=False) as rt:
-            applied = await migrate(rt.dsn)
+        async with open_servers(_settings(ctx)) as (dsn, _):
+            applied = await migrate(dsn)
         click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
     go()

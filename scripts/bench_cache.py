@@ -53,7 +53,7 @@ def free_port() -> int:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def create_database() -> str:
@@ -106,18 +106,23 @@ async def seed(session: aiohttp.ClientSession, base: str, token: str, count: int
     sem = asyncio.Semaphore(8)
 
     async def one(i: int) -> int:
-        async with sem, session.post(
-            f"{base}/api/v1/assets", headers=headers,
-            json={"name": f"Asset {i}", "plant_id": plant, "code": f"B-{i:05d}", "type": "pump"},
-        ) as r:
+        async with (
+            sem,
+            session.post(
+                f"{base}/api/v1/assets",
+                headers=headers,
+                json={"name": f"Asset {i}", "plant_id": plant, "code": f"B-{i:05d}", "type": "pump"},
+            ) as r,
+        ):
             return int((await r.json())["id"])
 
     ids = await asyncio.gather(*(one(i) for i in range(count)))
     return plant, ids[0]
 
 
-async def latency(session: aiohttp.ClientSession, bases: dict[str, str], path: str, token: str,
-                  rounds: int) -> dict[str, list[float]]:
+async def latency(
+    session: aiohttp.ClientSession, bases: dict[str, str], path: str, token: str, rounds: int
+) -> dict[str, list[float]]:
     headers = {"Authorization": f"Bearer {token}"}
     samples: dict[str, list[float]] = {k: [] for k in bases}
     for i in range(rounds + 20):
@@ -158,8 +163,13 @@ async def main() -> None:
     db = create_database()
     tmp = Path(tempfile.mkdtemp(prefix="cmms-bench-"))
     ports = {"on": free_port(), "off": free_port(), "bare": free_port()}
-    env = {**os.environ, "CMMS_DATABASE_URL": make_dsn(ADMIN_DSN, dbname=db), "CMMS_REDIS_URL": REDIS_URL,
-           "CMMS_JWT_SECRET": "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz", "CMMS_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "CMMS_DATABASE_URL": make_dsn(ADMIN_DSN, dbname=db),
+        "CMMS_REDIS_URL": REDIS_URL,
+        "CMMS_JWT_SECRET": "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+        "CMMS_LOG_LEVEL": "WARNING",
+    }
     cli = [sys.executable, "-m", "cmms", "--data-dir", str(tmp)]
     with ExitStack() as stack:
         stack.callback(drop_database, db)
@@ -167,8 +177,24 @@ async def main() -> None:
         subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
         tenant = f"bench{uuid.uuid4().hex[:6]}"
         subprocess.run([*cli, "tenant", "create", tenant], env=env, check=True, capture_output=True)
-        subprocess.run([*cli, "user", "create", "--tenant", tenant, "--email", "m@bench.io", "--role", "manager",
-                        "--password-stdin"], input=PASSWORD.encode(), env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                *cli,
+                "user",
+                "create",
+                "--tenant",
+                tenant,
+                "--email",
+                "m@bench.io",
+                "--role",
+                "manager",
+                "--password-stdin",
+            ],
+            input=PASSWORD.encode(),
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         for name, enabled in (("on", "true"), ("off", "false")):
             proc = start([*cli, "serve", "--port", str(ports[name])], {**env, "CMMS_CACHE_ENABLED": enabled})
             stack.callback(stop, proc)
@@ -178,8 +204,9 @@ async def main() -> None:
             for name in ("on", "off"):
                 await wait_ready(session, bases[name] + "/health/ready")
             await wait_ready(session, bases["bare"] + "/json")
-            async with session.post(bases["on"] + "/api/v1/auth/login",
-                                    json={"tenant": tenant, "email": "m@bench.io", "password": PASSWORD}) as r:
+            async with session.post(
+                bases["on"] + "/api/v1/auth/login", json={"tenant": tenant, "email": "m@bench.io", "password": PASSWORD}
+            ) as r:
                 token = (await r.json())["access_token"]
             plant, asset = await seed(session, bases["on"], token, args.assets)
             list_path = f"/api/v1/plants/{plant}/assets?limit={args.limit}"
@@ -190,20 +217,28 @@ async def main() -> None:
             bare_rps.append(wrk(f"{bases['bare']}/json", args.seconds, None))
 
     on, off = samples["on"], samples["off"]
-    print(f"\nPlant with {args.assets} assets; GET /api/v1/plants/{{id}}/assets?limit={args.limit}; "
-          f"{args.rounds} alternating requests each\n")
+    print(
+        f"\nPlant with {args.assets} assets; GET /api/v1/plants/{{id}}/assets?limit={args.limit}; "
+        f"{args.rounds} alternating requests each\n"
+    )
     print("| list endpoint | p50 ms | p99 ms |")
     print("|---|---:|---:|")
     print(f"| cache on | {statistics.median(on):.2f} | {percentile(on, 0.99):.2f} |")
     print(f"| cache off | {statistics.median(off):.2f} | {percentile(off, 0.99):.2f} |")
-    print(f"| off / on | {statistics.median(off) / statistics.median(on):.1f}x | "
-          f"{percentile(off, 0.99) / percentile(on, 0.99):.1f}x |")
+    print(
+        f"| off / on | {statistics.median(off) / statistics.median(on):.1f}x | "
+        f"{percentile(off, 0.99) / percentile(on, 0.99):.1f}x |"
+    )
     print(f"\nThroughput, wrk -t1 -c32 -d{args.seconds}s, 3 alternating runs, median req/s\n")
     print("| endpoint | req/s (runs) | median |")
     print("|---|---|---:|")
-    print(f"| cached GET /api/v1/assets/{{id}} | {', '.join(f'{x:.0f}' for x in cached_rps)} | "
-          f"{statistics.median(cached_rps):.0f} |")
-    print(f"| bare aiohttp JSON handler | {', '.join(f'{x:.0f}' for x in bare_rps)} | {statistics.median(bare_rps):.0f} |")
+    print(
+        f"| cached GET /api/v1/assets/{{id}} | {', '.join(f'{x:.0f}' for x in cached_rps)} | "
+        f"{statistics.median(cached_rps):.0f} |"
+    )
+    print(
+        f"| bare aiohttp JSON handler | {', '.join(f'{x:.0f}' for x in bare_rps)} | {statistics.median(bare_rps):.0f} |"
+    )
     print(f"| cached / bare | | {statistics.median(cached_rps) / statistics.median(bare_rps):.2f}x |")
 
 

@@ -9,8 +9,8 @@ import psycopg2.errors
 from aiohttp import web
 
 from cmms.api.routing import InvalidInput
-from cmms.db.jsonb import dumps
 from cmms.domain import errors as e
+from cmms.wire import dumps
 
 log = logging.getLogger("cmms.api")
 

@@ -14,9 +14,9 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from cmms.db.jsonb import dumps
 from cmms.domain.errors import ValidationFailed
 from cmms.domain.roles import Actor
+from cmms.wire import dumps
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)

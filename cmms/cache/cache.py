@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from cmms.cache.breaker import Breaker
-from cmms.db.jsonb import OPTIONS
+from cmms.wire import OPTIONS
 
 log = logging.getLogger("cmms.cache")
 T = TypeVar("T")

@@ -20,12 +20,12 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from cmms.db.jsonb import dumps
 from cmms.domain.errors import Unauthenticated
 from cmms.domain.roles import Actor
 from cmms.realtime.fanout import FanoutRedisManager
 from cmms.services import auth
 from cmms.services.deps import Deps
+from cmms.wire import dumps
 
 log = logging.getLogger(__name__)
 CONTROL_CHANNEL = "cmms:socket-control"
@@ -182,7 +182,10 @@ class Realtime:
     async def _stop(self, app: web.Application) -> None:
         for sid in list(self.sessions):
             await self.sio.disconnect(sid)
-        for task in (self._control, self._expiry):
-            if task is not None:
+        for task in (self._control, self._expiry, getattr(self.sio.manager, "thread", None)):
+            if isinstance(task, asyncio.Task):
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        manager_redis = getattr(self.sio.manager, "redis", None)
+        if manager_redis is not None:  # the pub/sub connection of the Redis manager
+            await manager_redis.aclose()
