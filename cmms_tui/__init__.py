@@ -1,1 +1,1 @@
-"""The technicians’ terminal console (speaks HTTP and Socket.IO only; never imports cmms)."""
+"""The technicians' terminal console (speaks HTTP and Socket.IO only; never imports cmms)."""

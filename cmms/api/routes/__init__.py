@@ -1,6 +1,6 @@
 """Every route table of the API, in the order OpenAPI lists them."""
 
-from cmms.api.routes import alerts, assets, audit, auth, events, health, jobs, orders, plans, plants, users
+from cmms.api.routes import alerts, assets, audit, auth, events, health, jobs, kpis, orders, plans, plants, users
 from cmms.api.routing import RouteTable
 
 ALL_TABLES: list[RouteTable] = [
@@ -14,5 +14,6 @@ ALL_TABLES: list[RouteTable] = [
     audit.routes,
     events.routes,
     jobs.routes,
+    kpis.routes,
     health.routes,
 ]
