@@ -17,6 +17,7 @@ class ServerSettings:
     port: int = 8080
     shutdown_timeout: float = 5.0
     max_body_bytes: int = 16_777_216
+    public_url: str = ""  # how users reach the API (links in e-mails); default http://host:port
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from cmms.api.app import make_app
 from cmms.config import Settings
-from cmms.realtime.outbox import OutboxRelay, cache_handler, socket_handler
+from cmms.realtime.outbox import OutboxRelay, cache_handler, email_handler, socket_handler
 from cmms.realtime.server import Realtime
 from cmms.runtime import Runtime, open_runtime
 
@@ -25,7 +25,7 @@ def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
     realtime = Realtime(
         rt.deps, rt.redis_url, channel=rt.settings.realtime.channel, flood_limit=rt.settings.realtime.flood_limit
     )
-    relay = OutboxRelay(rt.deps, rt.dsn, [cache_handler(rt.deps), socket_handler(realtime)])
+    relay = OutboxRelay(rt.deps, rt.dsn, [cache_handler(rt.deps), socket_handler(realtime), email_handler(rt.deps)])
     app = make_app(rt.deps, rt.readiness)
     realtime.attach(app)
     return app, realtime, relay

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -30,6 +30,7 @@ class Periodic:
     kind: JobKind
     period: int  # seconds
     per_tenant: bool
+    params: dict[str, object] = field(default_factory=dict)
 
 
 def periodic_jobs(maintenance_every: int, cleanup_every: int, backup_every: int) -> list[Periodic]:
@@ -37,6 +38,7 @@ def periodic_jobs(maintenance_every: int, cleanup_every: int, backup_every: int)
         Periodic("maintenance", JobKind.MAINTENANCE, maintenance_every, per_tenant=True),
         Periodic("cleanup", JobKind.CLEANUP, cleanup_every, per_tenant=True),
         Periodic("backup", JobKind.BACKUP, backup_every, per_tenant=False),
+        Periodic("digest", JobKind.EMAIL, 86_400, per_tenant=True, params={"template": "digest"}),
     ]
 
 
@@ -85,13 +87,11 @@ class Scheduler:
         return started
 
     async def _start(self, job: Periodic) -> list[int]:
+        request = JobIn(kind=job.kind, params=dict(job.params))
+        scopes = await tenants_service.all_ids(self.deps) if job.per_tenant else [0]
         ids = []
-        if job.per_tenant:
-            for tenant_id in await tenants_service.all_ids(self.deps):
-                operator = Actor(tenant_id=tenant_id, user_id=None, role=Role.ADMIN, request_id="scheduler")
-                ids.append((await jobs_service.create(self.deps, operator, JobIn(kind=job.kind)))["id"])
-        else:
-            operator = Actor(tenant_id=0, user_id=None, role=Role.ADMIN, request_id="scheduler")
-            ids.append((await jobs_service.create(self.deps, operator, JobIn(kind=job.kind)))["id"])
+        for tenant_id in scopes:
+            operator = Actor(tenant_id=tenant_id, user_id=None, role=Role.ADMIN, request_id="scheduler")
+            ids.append((await jobs_service.create(self.deps, operator, request))["id"])
         log.info("periodic %s started", job.name, extra={"jobs": ids})
         return ids

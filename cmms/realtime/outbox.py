@@ -89,6 +89,27 @@ def cache_handler(deps: Deps) -> Handler:
     return handle
 
 
+def email_handler(deps: Deps) -> Handler:
+    """Relay handler that turns assignments and alerts into e-mail jobs."""
+    from cmms.domain.events import ALERT_TRIGGERED, NOTIFICATION
+    from cmms.domain.jobs import JobIn, JobKind
+    from cmms.domain.roles import Actor, Role
+    from cmms.services import jobs
+
+    async def handle(row: dict[str, Any]) -> None:
+        data = row["data"]
+        if row["type"] == NOTIFICATION and data.get("kind") == "order_assigned":
+            params = {"template": "order_assigned", "order_id": data["order_id"]}
+        elif row["type"] == ALERT_TRIGGERED:
+            params = {"template": "alert_triggered", "alert_id": data["id"]}
+        else:
+            return
+        operator = Actor(tenant_id=row["tenant_id"], user_id=None, role=Role.ADMIN, request_id=f"event-{row['seq']}")
+        await jobs.create(deps, operator, JobIn(kind=JobKind.EMAIL, params=params))
+
+    return handle
+
+
 def socket_handler(realtime: Any) -> Handler:
     """Relay handler that emits each event to its rooms and closes sockets the event ends."""
     from cmms.domain.events import ends_sockets

@@ -16,6 +16,7 @@ from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cmms.domain.jobs import SYSTEM_ONLY, JobIn, JobKind, JobQuery, JobStatus, params_model
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
+from cmms.services import exports
 from cmms.services.common import record
 from cmms.services.deps import Deps
 
@@ -43,8 +44,14 @@ async def create(deps: Deps, actor: Actor, data: JobIn) -> dict[str, Any]:
     if actor.role not in allowed:
         raise Forbidden(f"a {actor.role} may not start {data.kind} jobs")
     params = validate_params(data.kind, data.params)
-    if params.get("entity") == "audit" and not actor.is_supervisor:
-        raise Forbidden("the audit trail is for admins and managers", field="params.entity")
+    if data.kind == JobKind.EXPORTS:
+        if params.get("operation") == "import":
+            if not actor.is_supervisor:
+                raise Forbidden("importing assets is for admins and managers", field="params.operation")
+        else:
+            exports.filters_of(params["entity"], params.get("filters", {}), prefix="params.filters")
+            if params["entity"] == "audit" and not actor.is_supervisor:
+                raise Forbidden("the audit trail is for admins and managers", field="params.entity")
     tenant_id = None if data.kind in SYSTEM_ONLY else actor.tenant_id
     async with transaction(deps.pool, tenant_id) as cur:
         job = await repo.insert(cur, tenant_id, data.kind, params, actor.user_id, MAX_ATTEMPTS)

@@ -71,6 +71,8 @@ def _assignment_notice(order: dict[str, Any]) -> ev.Event:
     return ev.Event(
         ev.NOTIFICATION,
         {
+            "kind": "order_assigned",
+            "order_id": order["id"],
             "title": f"{number} assigned to you",
             "body": order["title"],
             "level": "info",
