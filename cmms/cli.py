@@ -224,3 +224,53 @@ def demo(ctx: click.Context) -> None:
         )
 
     go()
+
+
+@main.command("backup")
+@click.option("--keep", type=click.IntRange(1, 1000), help="Backups kept (default: [jobs] backup_keep).")
+@click.pass_context
+def backup_cmd(ctx: click.Context, keep: int | None) -> None:
+    """Back the database up now (pg_dump into <data dir>/backups); print the file's path."""
+    from cmms.backup import BackupError, backup_command
+    from cmms.runtime import open_servers
+
+    @run
+    async def go() -> None:
+        settings = _settings(ctx)
+        async with open_servers(settings) as (dsn, _):
+            try:
+                done = await backup_command(settings, dsn, settings.data_dir, keep)
+            except BackupError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(1)
+        click.echo(str(done.path))
+
+    go()
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+@click.pass_context
+def restore_cmd(ctx: click.Context, file: str, yes: bool) -> None:
+    """Replace the database with a backup FILE. Stop `cmms serve` and workers first."""
+    from pathlib import Path
+
+    from cmms.backup import BackupError, is_embedded, restore
+    from cmms.runtime import open_servers
+
+    if not yes:
+        click.confirm(f"Replace every table of the database with {file}?", abort=True)
+
+    @run
+    async def go() -> None:
+        settings = _settings(ctx)
+        async with open_servers(settings) as (dsn, _):
+            try:
+                await restore(dsn, Path(file), embedded=is_embedded(settings))
+            except BackupError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(1)
+        click.echo(f"restored {file}")
+
+    go()

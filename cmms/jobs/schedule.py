@@ -37,6 +37,7 @@ def periodic_jobs(maintenance_every: int, cleanup_every: int, backup_every: int)
     return [
         Periodic("maintenance", JobKind.MAINTENANCE, maintenance_every, per_tenant=True),
         Periodic("cleanup", JobKind.CLEANUP, cleanup_every, per_tenant=True),
+        Periodic("cleanup-system", JobKind.CLEANUP, cleanup_every, per_tenant=False),
         Periodic("backup", JobKind.BACKUP, backup_every, per_tenant=False),
         Periodic("digest", JobKind.EMAIL, 86_400, per_tenant=True, params={"template": "digest"}),
     ]

@@ -52,7 +52,9 @@ async def create(deps: Deps, actor: Actor, data: JobIn) -> dict[str, Any]:
             exports.filters_of(params["entity"], params.get("filters", {}), prefix="params.filters")
             if params["entity"] == "audit" and not actor.is_supervisor:
                 raise Forbidden("the audit trail is for admins and managers", field="params.entity")
-    tenant_id = None if data.kind in SYSTEM_ONLY else actor.tenant_id
+    # The scheduler's operator (tenant 0) starts system-scope jobs, e.g. cleanup of system jobs.
+    system = data.kind in SYSTEM_ONLY or (actor.tenant_id == 0 and actor.user_id is None)
+    tenant_id = None if system else actor.tenant_id
     async with transaction(deps.pool, tenant_id) as cur:
         job = await repo.insert(cur, tenant_id, data.kind, params, actor.user_id, MAX_ATTEMPTS)
         if tenant_id is not None:
