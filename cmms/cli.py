@@ -112,12 +112,12 @@ async def _until_signal(work: Awaitable[None]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    from cmms.server import stop_tasks
+
     task = asyncio.ensure_future(work)
     stopper = asyncio.ensure_future(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for t in (task, stopper):
-        t.cancel()
-    await asyncio.gather(task, stopper, return_exceptions=True)
+    await stop_tasks([task, stopper])
 
 
 @main.command("migrate")

@@ -45,10 +45,26 @@ async def running(rt: Runtime, host: str, port: int) -> AsyncIterator[web.AppRun
         await web.TCPSite(runner, host, port).start()
         yield runner
     finally:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await stop_tasks(background)
         await runner.cleanup()
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]], attempts: int = 20) -> None:
+    """Cancel background tasks until they are done.
+
+    A library deep in a task may absorb one cancellation (seen during a database or Redis call);
+    cancelling again at the next await ends the task instead of letting shutdown hang.
+    """
+    for _ in range(attempts):
+        pending = [t for t in tasks if not t.done()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.warning("background task %s ended with %r", task.get_name(), task.exception())
 
 
 async def serve(settings: Settings, started: float | None = None) -> None:
