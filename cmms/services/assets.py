@@ -15,7 +15,16 @@ from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, NotFound, ValidationFailed
 from cmms.domain.model import AssetIn, AssetPatch, AssetQuery
 from cmms.domain.roles import SUPERVISORS, Actor
-from cmms.services.common import cached, cached_page, changed_fields, mutation, patch_values, query_key, record, require
+from cmms.services.common import (
+    cached,
+    cached_page,
+    mutation,
+    patch_values,
+    query_key,
+    record,
+    record_update,
+    require,
+)
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -95,17 +104,16 @@ async def update(deps: Deps, actor: Actor, asset_id: int, data: AssetPatch, vers
         if "meters" in changes:
             await _check_meters_kept(cur, actor.tenant_id, current, changes["meters"])
         row = await crud.update(cur, assets.TABLE, current, changes, version)
-        diff = changed_fields(current, row, changes)
-        if diff:
-            await record(
-                cur,
-                actor,
-                action="update",
-                entity="asset",
-                entity_id=asset_id,
-                changes=diff,
-                event=ev.Event(ev.ASSET_UPDATED, {**row, "changed": sorted(diff)}, ev.TENANT),
-            )
+        await record_update(
+            cur,
+            actor,
+            entity="asset",
+            before=current,
+            after=row,
+            fields=changes,
+            event_type=ev.ASSET_UPDATED,
+            audience=ev.TENANT,
+        )
         return row
 
 

@@ -43,6 +43,37 @@ async def record(
         await events.publish(cur, actor.tenant_id, event)
 
 
+async def record_update(
+    cur: Cursor,
+    actor: Actor,
+    *,
+    entity: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    fields: Iterable[str],
+    event_type: str,
+    audience: list[str],
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Audit and publish an update when it changed something; returns the diff.
+
+    The event carries the row (or `data`) and the `changed` field names.
+    """
+    diff = changed_fields(before, after, fields)
+    if diff:
+        payload = {**(after if data is None else data), "changed": sorted(diff)}
+        await record(
+            cur,
+            actor,
+            action="update",
+            entity=entity,
+            entity_id=after["id"],
+            changes=diff,
+            event=Event(event_type, payload, audience),
+        )
+    return diff
+
+
 def patch_values(model: Any) -> dict[str, Any]:
     """The fields a PATCH body actually carried (an explicit null clears a field)."""
     return {k: getattr(model, k) for k in model.model_fields_set}

@@ -17,13 +17,12 @@ from cmms.db import crud
 from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import assets as asset_repo
 from cmms.db.repos import maintenance as repo
-from cmms.db.repos import orders as order_repo
 from cmms.db.repos import plans as plan_repo
 from cmms.domain import events as ev
 from cmms.domain import schedule, workflow
 from cmms.domain.model import OrderType, Severity
 from cmms.domain.roles import Actor
-from cmms.services import alerts, readings
+from cmms.services import alerts, orders, readings
 from cmms.services.common import changed_fields, record
 from cmms.services.deps import Deps
 
@@ -172,19 +171,7 @@ async def create_pm_order(
         "plan_id": plan["id"],
         "due_at": due_at,
     }
-    row = await order_repo.insert(cur, actor.tenant_id, values)
-    await record(
-        cur,
-        actor,
-        action="create",
-        entity="order",
-        entity_id=row["id"],
-        changes={k: v for k, v in values.items() if v not in (None, "")},
-        event=ev.Event(
-            ev.ORDER_CREATED, {**row, "number": workflow.format_number(row["number"])}, ev.order_audience(row)
-        ),
-    )
-    return row
+    return await orders.insert_recorded(cur, actor, values)
 
 
 def overdue_key(plan_id: int, due_at: datetime) -> str:

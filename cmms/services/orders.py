@@ -13,7 +13,15 @@ from cmms.domain.errors import Forbidden, NotFound, ValidationFailed
 from cmms.domain.model import NoteIn, OrderIn, OrderPatch, OrderQuery, PageQuery, TransitionIn
 from cmms.domain.roles import Actor, Role
 from cmms.domain.workflow import OrderRef, Status
-from cmms.services.common import cached, cached_page, changed_fields, mutation, patch_values, query_key, record
+from cmms.services.common import (
+    cached,
+    cached_page,
+    mutation,
+    patch_values,
+    query_key,
+    record,
+    record_update,
+)
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -82,6 +90,21 @@ def _assignment_notice(order: dict[str, Any]) -> ev.Event:
     )
 
 
+async def insert_recorded(cur: Cursor, actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+    """Insert an order with its number, audit row and `order:created` event (inside a mutation)."""
+    row = await repo.insert(cur, actor.tenant_id, values)
+    await record(
+        cur,
+        actor,
+        action="create",
+        entity="order",
+        entity_id=row["id"],
+        changes={k: v for k, v in values.items() if v not in (None, "")},
+        event=ev.Event(ev.ORDER_CREATED, _event_data(row), ev.order_audience(row)),
+    )
+    return row
+
+
 async def list_orders(deps: Deps, actor: Actor, query: OrderQuery) -> Page:
     own = actor.user_id if actor.role == Role.REQUESTER else None
     key = f"own:{own}:{query_key(query)}"
@@ -106,16 +129,7 @@ async def create(deps: Deps, actor: Actor, data: OrderIn) -> dict[str, Any]:
     values["requested_by"] = actor.user_id
     async with mutation(deps, actor, "orders") as cur:
         await _check_references(cur, actor, values)
-        row = await repo.insert(cur, actor.tenant_id, values)
-        await record(
-            cur,
-            actor,
-            action="create",
-            entity="order",
-            entity_id=row["id"],
-            changes={k: v for k, v in values.items() if v not in (None, "")},
-            event=ev.Event(ev.ORDER_CREATED, _event_data(row), ev.order_audience(row)),
-        )
+        row = await insert_recorded(cur, actor, values)
         if row["assignee_id"] is not None and row["assignee_id"] != actor.user_id:
             await record(
                 cur,
@@ -143,17 +157,17 @@ async def update(deps: Deps, actor: Actor, order_id: int, data: OrderPatch, vers
         if "plant_id" in changes and changes["plant_id"] is None:
             changes.pop("plant_id")
         row = await crud.update(cur, repo.TABLE, current, changes, version)
-        diff = changed_fields(current, row, changes)
-        if diff:
-            await record(
-                cur,
-                actor,
-                action="update",
-                entity="order",
-                entity_id=order_id,
-                changes=diff,
-                event=ev.Event(ev.ORDER_UPDATED, {**_event_data(row), "changed": sorted(diff)}, ev.order_audience(row)),
-            )
+        diff = await record_update(
+            cur,
+            actor,
+            entity="order",
+            before=current,
+            after=row,
+            fields=changes,
+            event_type=ev.ORDER_UPDATED,
+            audience=ev.order_audience(row),
+            data=_event_data(row),
+        )
         if "assignee_id" in diff and row["assignee_id"] is not None and row["assignee_id"] != actor.user_id:
             await record(
                 cur,

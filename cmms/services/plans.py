@@ -18,7 +18,16 @@ from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, ValidationFailed
 from cmms.domain.model import MAX_MAGNITUDE, PlanIn, PlanPatch, PlanQuery, check_plan_trigger
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
-from cmms.services.common import cached, cached_page, changed_fields, mutation, patch_values, query_key, record, require
+from cmms.services.common import (
+    cached,
+    cached_page,
+    mutation,
+    patch_values,
+    query_key,
+    record,
+    record_update,
+    require,
+)
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -96,17 +105,16 @@ async def update(deps: Deps, actor: Actor, plan_id: int, data: PlanPatch, versio
             base = await _meter_base(cur, actor.tenant_id, current, merged)
             changes["next_due_meter"] = _next_meter(base, float(merged["meter_interval"]))
         row = await crud.update(cur, plans.TABLE, current, changes, version)
-        diff = changed_fields(current, row, changes)
-        if diff:
-            await record(
-                cur,
-                actor,
-                action="update",
-                entity="plan",
-                entity_id=plan_id,
-                changes=diff,
-                event=ev.Event(ev.PLAN_UPDATED, {**row, "changed": sorted(diff)}, ev.STAFF_ROOMS),
-            )
+        await record_update(
+            cur,
+            actor,
+            entity="plan",
+            before=current,
+            after=row,
+            fields=changes,
+            event_type=ev.PLAN_UPDATED,
+            audience=ev.STAFF_ROOMS,
+        )
         return row
 
 

@@ -11,7 +11,7 @@ from cmms.domain import events as ev
 from cmms.domain.errors import Conflict
 from cmms.domain.model import PageQuery, PlantIn, PlantPatch
 from cmms.domain.roles import SUPERVISORS, Actor
-from cmms.services.common import changed_fields, patch_values, record, require
+from cmms.services.common import patch_values, record, record_update, require
 from cmms.services.deps import Deps
 
 Page = tuple[list[dict[str, Any]], str | None]
@@ -49,17 +49,16 @@ async def update(deps: Deps, actor: Actor, plant_id: int, data: PlantPatch, vers
     async with transaction(deps.pool, actor.tenant_id) as cur:
         current = await plants.get(cur, actor.tenant_id, plant_id, lock=True)
         row = await crud.update(cur, plants.TABLE, current, changes, version)
-        diff = changed_fields(current, row, changes)
-        if diff:
-            await record(
-                cur,
-                actor,
-                action="update",
-                entity="plant",
-                entity_id=plant_id,
-                changes=diff,
-                event=ev.Event(ev.PLANT_UPDATED, {**row, "changed": sorted(diff)}),
-            )
+        await record_update(
+            cur,
+            actor,
+            entity="plant",
+            before=current,
+            after=row,
+            fields=changes,
+            event_type=ev.PLANT_UPDATED,
+            audience=ev.TENANT,
+        )
         return row
 
 
