@@ -1,0 +1,347 @@
+"""The console application: session lifecycle, live events, toasts, global keys and error reporting.
+
+Build it with `make_app(options)`; tests and the benchmark do the same, with their own clock,
+config directory and backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from rich.text import Text
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+from textual.screen import Screen
+from textual.signal import Signal
+
+from cmms_tui.client import ApiClient, ApiError, SessionExpired, Unreachable
+from cmms_tui.directory import Directory
+from cmms_tui.failures import Failure, ReportsFailures
+from cmms_tui.format import utcnow
+from cmms_tui.live import Backoff, ConnState, LiveEvent, LiveEvents, Phase
+from cmms_tui.session import SessionFile
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+SearchMode = Literal["server", "fallback"]
+ALERT_SEVERITY = {"critical": "error", "warning": "warning", "info": "information"}
+NOTICE_SEVERITY = {"error": "error", "critical": "error", "warning": "warning"}
+VIEWS = ("orders", "assets", "alerts", "plans")
+
+
+@dataclass
+class Options:
+    server: str | None = None
+    tenant: str | None = None
+    email: str | None = None
+    config_dir: Path | None = None
+    clock: Callable[[], datetime] = utcnow
+    backoff: Callable[[], Backoff] = field(default=Backoff)
+
+
+class CmmsApp(ReportsFailures, App[None]):
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "CMMS"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search"),
+        Binding("question_mark", "help", "Help"),
+        Binding("colon", "command", "Command", show=False),
+        Binding("1", "view('orders')", "Orders", show=False),
+        Binding("2", "view('assets')", "Assets", show=False),
+        Binding("3", "view('alerts')", "Alerts", show=False),
+        Binding("4", "view('plans')", "Plans", show=False),
+    ]
+
+    conn: var[ConnState | None] = var(None, always_update=True)
+
+    def __init__(self, options: Options) -> None:
+        super().__init__()
+        self.options = options
+        self.clock = options.clock
+        self.session_file = SessionFile(options.config_dir)
+        self.api: ApiClient | None = None
+        self.directory: Directory | None = None
+        self.live: LiveEvents | None = None
+        self.search_mode: SearchMode = "fallback"
+        self.live_signal: Signal[LiveEvent] = Signal(self, "live")
+        self.reload_signal: Signal[None] = Signal(self, "reload")
+        self.names_signal: Signal[None] = Signal(self, "names")  # more names known: redraw the rows
+
+    # ---- session ------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from cmms_tui.screens.login import LoginScreen
+
+        self.push_screen(LoginScreen(self.options))
+
+    @property
+    def logged_in(self) -> bool:
+        return self.api is not None and self.directory is not None
+
+    async def start_session(self, api: ApiClient) -> None:
+        """After login or resume: learn who we are and load names (errors go back to the caller);
+        then show the orders and go live (scheduled, so the login screen is not removed under its
+        own worker)."""
+        directory = Directory(await api.me())
+        _, last_seq, search_mode = await asyncio.gather(directory.load(api), api.current_seq(), self._search_mode(api))
+        self.call_later(self._enter_session, api, directory, last_seq, search_mode)
+
+    @staticmethod
+    async def _search_mode(api: ApiClient) -> SearchMode:
+        try:
+            return "server" if await api.has_search() else "fallback"
+        except (ApiError, Unreachable):
+            return "fallback"
+
+    async def _enter_session(self, api: ApiClient, directory: Directory, last_seq: int, mode: SearchMode) -> None:
+        from cmms_tui.screens.main import MainScreen
+
+        self.api, self.directory, self.search_mode = api, directory, mode
+        self.live = LiveEvents(
+            api,
+            on_event=self._on_live_event,
+            on_state=self._on_conn_state,
+            on_reload=self._on_reload,
+            last_seq=last_seq,
+            backoff=self.options.backoff(),
+            clock=self.clock,
+        )
+        self.conn = self.live.state
+        await self.switch_screen(MainScreen())
+        self.run_worker(self.live.run(), name="live events", group="live", exclusive=True, exit_on_error=False)
+        self.load_names(api, directory)
+
+    @work(group="names", exit_on_error=False, name="loading asset names")
+    async def load_names(self, api: ApiClient, directory: Directory) -> None:
+        await directory.load_assets(api)
+        if directory is self.directory:
+            self.names_signal.publish(None)
+
+    async def end_session(self, *, revoke: bool, message: str = "") -> None:
+        """Back to the login screen; with `revoke`, log out on the server and forget the saved token."""
+        from cmms_tui.screens.login import LoginScreen
+
+        live, api = self.live, self.api
+        if live is not None:
+            await live.stop()
+        self.workers.cancel_group(self, "live")
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.switch_screen(LoginScreen(self.options, message=message, resume=not revoke))
+        self.live = self.api = self.directory = None  # after the screens that use them are gone
+        self.conn = None
+        if api is not None:
+            if revoke:
+                with contextlib.suppress(ApiError, Unreachable):
+                    await api.logout()
+                self.session_file.delete()
+            await api.close()
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def action_logout(self) -> None:
+        await self.end_session(revoke=True, message="Logged out.")
+
+    async def on_unmount(self) -> None:
+        if self.live is not None:
+            await self.live.stop()
+        if self.api is not None:
+            await self.api.close()
+
+    # ---- live events --------------------------------------------------------------------------
+
+    def _on_conn_state(self, state: ConnState) -> None:
+        self.conn = state
+        if state.phase == Phase.OFFLINE and state.detail.startswith("session ended") and self.logged_in:
+            self.notify("Your session has ended: log in again.", title="Signed out", severity="error", markup=False)
+            self.call_later(self.end_session, revoke=False, message="Your session has ended: log in again.")
+
+    def _on_reload(self) -> None:
+        self.notify("Reloaded: missed events were past replay.", severity="warning", markup=False)
+        self.reload_signal.publish(None)
+
+    def _on_live_event(self, event: LiveEvent) -> None:
+        directory = self.directory
+        if directory is not None and event.type in ("asset:created", "asset:updated") and "id" in event.data:
+            directory.assets[int(event.data["id"])] = event.data  # type: ignore[assignment]
+        self.live_signal.publish(event)
+        if event.replayed:
+            return  # what happened while away is in the tables; no burst of stale toasts
+        if event.type == "alert:triggered":
+            self._toast_alert(event.data)
+        elif event.type == "notification":
+            data = event.data
+            self.notify(
+                str(data.get("body") or ""),
+                title=str(data.get("title") or "Notification"),
+                severity=NOTICE_SEVERITY.get(str(data.get("level")), "information"),  # type: ignore[arg-type]
+                timeout=8,
+                markup=False,
+            )
+
+    def _toast_alert(self, alert: dict[str, Any]) -> None:
+        severity = str(alert.get("severity", "warning"))
+        asset = alert.get("asset") or {}
+        where = f" · {asset.get('code') or asset.get('name')}" if asset else ""
+        self.notify(
+            str(alert.get("message", "")),
+            title=f"{severity.upper()} alert{where}",
+            severity=ALERT_SEVERITY.get(severity, "warning"),  # type: ignore[arg-type]
+            timeout=12 if severity == "critical" else 8,
+            markup=False,
+        )
+
+    # ---- errors -------------------------------------------------------------------------------
+
+    def on_failure(self, message: Failure) -> None:
+        self.report(message.error, message.doing)
+
+    def report(self, error: BaseException, doing: str = "") -> None:
+        prefix = f"{doing}: " if doing else ""
+        if isinstance(error, SessionExpired):
+            if self.logged_in:
+                self.call_later(self.end_session, revoke=False, message="Your session has ended: log in again.")
+            return
+        if isinstance(error, ApiError):
+            self.notify(
+                f"{prefix}{error.detail or error.title}",
+                title=f"{error.status} {error.title}",
+                severity="error",
+                markup=False,
+            )
+        elif isinstance(error, Unreachable):
+            self.notify(f"{prefix}{error}", title="Server unreachable", severity="error", markup=False)
+        else:
+            self.notify(
+                f"{prefix}{type(error).__name__}: {error}", title="Unexpected error", severity="error", markup=False
+            )
+
+    # ---- global actions -----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("search", "command", "view", "logout", "help") and not self.logged_in:
+            return False
+        if action == "view" and parameters and not self.view_allowed(str(parameters[0])):
+            return False
+        return True
+
+    def view_allowed(self, name: str) -> bool:
+        directory = self.directory
+        if directory is None:
+            return False
+        return name in ("orders", "assets") or (name in ("alerts", "plans") and directory.is_staff)
+
+    def views(self) -> list[str]:
+        return [v for v in VIEWS if self.view_allowed(v)]
+
+    async def action_view(self, name: str) -> None:
+        from cmms_tui.screens.main import MainScreen
+
+        if not self.view_allowed(name):
+            return
+        while not isinstance(self.screen, MainScreen) and len(self.screen_stack) > 2:
+            if not await self._may_leave(self.screen):
+                return
+            await self.pop_screen()
+        if isinstance(self.screen, MainScreen):
+            self.screen.show(name)
+
+    async def _may_leave(self, screen: Screen[Any]) -> bool:
+        from cmms_tui.screens.dialogs import Confirm
+
+        if not getattr(screen, "dirty", False):
+            return True
+        confirm: Screen[Any] = Confirm("Discard what you typed?", yes="Discard", no="Keep editing")
+        return bool(await self.push_screen_wait(confirm))
+
+    def action_search(self) -> None:
+        from cmms_tui.screens.search import SearchScreen
+
+        if not isinstance(self.screen, SearchScreen):
+            self.push_screen(SearchScreen())
+
+    def action_help(self) -> None:
+        from cmms_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_command(self) -> None:
+        from cmms_tui.screens.dialogs import CommandPrompt
+
+        self.push_screen(CommandPrompt(), self._run_command)
+
+    def _run_command(self, command: str | None) -> None:
+        if not command:
+            return
+        word, _, rest = command.strip().lstrip(":").partition(" ")
+        word = word.lower()
+        aliases = {
+            "o": "orders", "wo": "orders", "orders": "orders",
+            "a": "assets", "assets": "assets",
+            "al": "alerts", "alerts": "alerts",
+            "p": "plans", "plans": "plans",
+        }  # fmt: skip
+        if word in aliases:
+            self.run_worker(self.action_view(aliases[word]), exit_on_error=False)
+        elif word in ("q", "quit"):
+            self.exit()
+        elif word == "logout":
+            self.action_logout()
+        elif word in ("help", "h"):
+            self.action_help()
+        elif word in ("search", "s", "find"):
+            from cmms_tui.screens.search import SearchScreen
+
+            self.push_screen(SearchScreen(rest))
+        elif word in ("new", "request"):
+            self.action_new_order()
+        else:
+            self.notify(f"Unknown command: {command}", severity="warning", markup=False)
+
+    def action_new_order(self) -> None:
+        from cmms_tui.screens.order_form import OrderFormScreen
+
+        if self.logged_in:
+            self.push_screen(OrderFormScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if not self.logged_in:
+            return
+        for name in self.views():
+            yield SystemCommand(f"Go to {name}", f"Switch to the {name} view", self._go(name))
+        yield SystemCommand("Search", "Search orders and assets (/)", self.action_search)
+        yield SystemCommand("New work order / request", "Open the create form", self.action_new_order)
+        yield SystemCommand("Key bindings", "Every key, by screen (?)", self.action_help)
+        yield SystemCommand("Log out", "End the session and forget the saved login", self.action_logout)
+
+    def _go(self, name: str) -> Callable[[], None]:
+        def go() -> None:
+            self.run_worker(self.action_view(name), exit_on_error=False)
+
+        return go
+
+    # ---- helpers for screens ------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def title_text(self, *parts: str | Text) -> Text:
+        out = Text()
+        for i, part in enumerate(parts):
+            if i:
+                out.append(" › ", style="dim")  # noqa: RUF001 - a breadcrumb separator
+            out.append_text(part if isinstance(part, Text) else Text(part))
+        return out
+
+
+def make_app(options: Options | None = None) -> CmmsApp:
+    return CmmsApp(options or Options())

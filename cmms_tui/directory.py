@@ -1,0 +1,96 @@
+"""Who and what the console knows by name: the caller, plants, colleagues (when the role may list
+them) and assets seen so far. Used to show names instead of ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.text import Text
+
+from cmms_tui.client import ApiClient, ApiError
+from cmms_tui.models import STAFF, SUPERVISORS, Asset, Me, Plant, User
+
+ASSET_PRELOAD = 2000  # names for the tables; beyond this, assets show by id until opened
+
+
+@dataclass
+class Directory:
+    me: Me
+    plants: dict[int, Plant] = field(default_factory=dict)
+    users: dict[int, User] = field(default_factory=dict)
+    assets: dict[int, Asset] = field(default_factory=dict)
+
+    @property
+    def my_id(self) -> int:
+        return int(self.me["user"]["id"])
+
+    @property
+    def role(self) -> str:
+        return self.me["role"]
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in SUPERVISORS
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    @property
+    def user_name(self) -> str:
+        user = self.me["user"]
+        return user.get("name") or user["email"]
+
+    async def load(self, api: ApiClient) -> None:
+        """Plants and (for supervisors) colleagues: small, needed before the first screen."""
+        self.plants = {p["id"]: p for p in await api.plants()}
+        if self.is_supervisor:
+            self.users = {u["id"]: u for u in await api.users()}
+        self.users[self.my_id] = self.me["user"]
+
+    async def load_assets(self, api: ApiClient) -> None:
+        """Asset names for the tables; loaded after the first paint (may be many pages)."""
+        try:
+            for asset in await api.all_assets(ASSET_PRELOAD):
+                self.assets.setdefault(asset["id"], asset)
+        except ApiError:
+            pass
+
+    def person(self, user_id: int | None) -> Text:
+        if user_id is None:
+            return Text("—", style="dim")
+        if user_id == self.my_id:
+            return Text("me", style="bold")
+        user = self.users.get(user_id)
+        if user is None:
+            return Text(f"#{user_id}", style="dim")
+        return Text(user.get("name") or user["email"], no_wrap=True, overflow="ellipsis")
+
+    def person_name(self, user_id: int | None) -> str:
+        return self.person(user_id).plain
+
+    def asset(self, asset_id: int | None) -> Text:
+        if asset_id is None:
+            return Text("—", style="dim")
+        asset = self.assets.get(asset_id)
+        if asset is None:
+            return Text(f"#{asset_id}", style="dim")
+        return Text(asset.get("code") or asset["name"], no_wrap=True, overflow="ellipsis")
+
+    def asset_name(self, asset_id: int | None) -> str:
+        asset = self.assets.get(asset_id) if asset_id is not None else None
+        if asset is None:
+            return "—" if asset_id is None else f"#{asset_id}"
+        return f"{asset['code']} · {asset['name']}" if asset.get("code") else asset["name"]
+
+    def plant(self, plant_id: int | None) -> Text:
+        if plant_id is None:
+            return Text("—", style="dim")
+        plant = self.plants.get(plant_id)
+        if plant is None:
+            return Text(f"#{plant_id}", style="dim")
+        return Text(plant.get("code") or plant["name"], no_wrap=True, overflow="ellipsis")
+
+    def plant_name(self, plant_id: int | None) -> str:
+        plant = self.plants.get(plant_id) if plant_id is not None else None
+        return plant["name"] if plant else ("—" if plant_id is None else f"#{plant_id}")
