@@ -92,7 +92,7 @@ class JobSettings:
 
 @dataclass(frozen=True)
 class RealtimeSettings:
-    channel: str = "cmms-socketio"  # Redis pub/sub channel shared by every node and worker
+    channel: str = ""  # Redis pub/sub channel of nodes and workers; empty: cmms-socketio-db<N>
     flood_limit: int = 20  # client packets per second before a socket is cut off
 
 

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, AsyncExitStack, asynccontextmanag
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -46,13 +47,22 @@ class Runtime:
     deps: Deps
     job_system: JobSystem
 
+    @property
+    def socket_channel(self) -> str:
+        """The Socket.IO pub/sub channel. Redis pub/sub ignores database numbers, so deployments
+        sharing one Redis on different databases get different channels unless one is configured."""
+        if self.settings.realtime.channel:
+            return self.settings.realtime.channel
+        database = urlparse(self.redis_url).path.strip("/") or "0"
+        return f"cmms-socketio-db{database}" if database.isdigit() else "cmms-socketio"
+
     async def run_workers(self, concurrency: int | None = None) -> None:
         await run_workers(
             self.deps,
             self.job_system,
             self.data_dir,
             concurrency=concurrency or self.settings.jobs.concurrency,
-            channel=self.settings.realtime.channel,
+            channel=self.socket_channel,
         )
 
     def scheduler(self) -> Scheduler:

@@ -23,7 +23,7 @@ log = logging.getLogger("cmms.server")
 def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
     """The daemon's whole application: REST + Socket.IO on one app, and the relay that feeds it."""
     realtime = Realtime(
-        rt.deps, rt.redis_url, channel=rt.settings.realtime.channel, flood_limit=rt.settings.realtime.flood_limit
+        rt.deps, rt.redis_url, channel=rt.socket_channel, flood_limit=rt.settings.realtime.flood_limit
     )
     relay = OutboxRelay(rt.deps, rt.dsn, [cache_handler(rt.deps), socket_handler(realtime), email_handler(rt.deps)])
     app = make_app(rt.deps, rt.readiness)
