@@ -391,6 +391,7 @@ class Me(BaseModel):
     user: User
     tenant: dict[str, Any]
     role: Role
+    last_seq: int
 
 
 class TokenPair(BaseModel):

@@ -6,12 +6,13 @@ from typing import Any
 
 from cmms.db import crud
 from cmms.db.pool import transaction
+from cmms.db.repos import events as events_repo
 from cmms.db.repos import sessions, tenants
 from cmms.db.repos import users as repo
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, NotFound
 from cmms.domain.model import UserIn, UserPatch, UserQuery
-from cmms.domain.roles import SUPERVISORS, Actor, Role
+from cmms.domain.roles import STAFF, Actor, Role
 from cmms.services.common import changed_fields, patch_values, record, require
 from cmms.services.deps import Deps
 
@@ -24,11 +25,13 @@ async def me(deps: Deps, actor: Actor) -> dict[str, Any]:
         if tenant is None or actor.user_id is None:
             raise NotFound("no such user")
         user = repo.public(await repo.get(cur, actor.tenant_id, actor.user_id))
-    return {"user": user, "tenant": tenant, "role": user["role"]}
+        last_seq = await events_repo.current_seq(cur, actor.tenant_id)
+    # last_seq: where a client that has just loaded its data starts following the event stream.
+    return {"user": user, "tenant": tenant, "role": user["role"], "last_seq": last_seq}
 
 
 async def list_users(deps: Deps, actor: Actor, query: UserQuery) -> Page:
-    require(actor, SUPERVISORS, "list users")
+    require(actor, STAFF, "list users")  # technicians see who their colleagues are
     async with transaction(deps.pool, actor.tenant_id) as cur:
         where = crud.Where(actor.tenant_id).eq("role", query.role)
         rows, cursor = await crud.page(cur, "users", where, limit=query.limit, cursor=query.cursor)
@@ -37,7 +40,7 @@ async def list_users(deps: Deps, actor: Actor, query: UserQuery) -> Page:
 
 async def get(deps: Deps, actor: Actor, user_id: int) -> dict[str, Any]:
     if actor.user_id != user_id:
-        require(actor, SUPERVISORS, "see other users")
+        require(actor, STAFF, "see other users")
     async with transaction(deps.pool, actor.tenant_id) as cur:
         return repo.public(await repo.get(cur, actor.tenant_id, user_id))
 

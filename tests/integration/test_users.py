@@ -55,9 +55,14 @@ async def test_supervisors_list_users_of_their_tenant_only(tenant: Tenant, other
     assert all("password_hash" not in u for u in page["items"])
 
 
-@pytest.mark.parametrize("role", ["technician", "requester"])
-async def test_staff_below_supervisor_cannot_list_users(tenant: Tenant, role: str) -> None:
-    assert_problem(await tenant[role].get("/api/v1/users"), 403)
+async def test_requesters_cannot_list_users(tenant: Tenant) -> None:
+    assert_problem(await tenant["requester"].get("/api/v1/users"), 403)
+
+
+async def test_technicians_see_their_colleagues(tenant: Tenant) -> None:
+    listed = ok(await tenant["technician"].get("/api/v1/users"))["items"]
+    assert tenant["manager"].user_id in {u["id"] for u in listed}
+    assert all("password_hash" not in u for u in listed)
 
 
 async def test_list_filters_by_role_and_paginates(tenant: Tenant) -> None:
@@ -76,11 +81,12 @@ async def test_list_filters_by_role_and_paginates(tenant: Tenant) -> None:
     assert max(u["id"] for u in second["items"]) < min(u["id"] for u in first["items"])  # newest first
 
 
-async def test_everyone_sees_themselves_but_not_others(tenant: Tenant) -> None:
+async def test_requesters_see_themselves_but_not_others(tenant: Tenant) -> None:
+    requester = tenant["requester"]
+    assert ok(await requester.get(f"/api/v1/users/{requester.user_id}"))["id"] == requester.user_id
+    assert_problem(await requester.get(f"/api/v1/users/{tenant['manager'].user_id}"), 403)
     tech = tenant["technician"]
-    assert ok(await tech.get(f"/api/v1/users/{tech.user_id}"))["id"] == tech.user_id
-    assert_problem(await tech.get(f"/api/v1/users/{tenant['manager'].user_id}"), 403)
-    assert ok(await tenant["manager"].get(f"/api/v1/users/{tech.user_id}"))["id"] == tech.user_id
+    assert ok(await tech.get(f"/api/v1/users/{tenant['manager'].user_id}"))["id"] == tenant["manager"].user_id
 
 
 async def test_unknown_user_is_404(tenant: Tenant) -> None:

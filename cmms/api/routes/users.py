@@ -12,9 +12,7 @@ from cmms.services import users
 routes = RouteTable("users")
 
 
-@routes.route(
-    "GET", "/api/v1/users", summary="List users (admin, manager)", query=UserQuery, response=Page[User], errors=(403,)
-)
+@routes.route("GET", "/api/v1/users", summary="List users (staff)", query=UserQuery, response=Page[User], errors=(403,))
 async def list_users(request: web.Request) -> web.Response:
     query = read_query(request, UserQuery)
     return page(*await users.list_users(request.app[DEPS], request[ACTOR], query))
