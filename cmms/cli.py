@@ -274,3 +274,55 @@ def restore_cmd(ctx: click.Context, file: str, yes: bool) -> None:
         click.echo(f"restored {file}")
 
     go()
+
+
+@main.command("seed")
+@click.option("--assets", type=click.IntRange(0, 10_000_000), default=0, show_default=True, help="Assets to add.")
+@click.option("--orders", type=click.IntRange(0, 100_000_000), default=0, show_default=True, help="Orders to add.")
+@click.option("--tenant", "tenant_name", default="seed", show_default=True, help="Tenant (created if missing).")
+@click.pass_context
+def seed_cmd(ctx: click.Context, assets: int, orders: int, tenant_name: str) -> None:
+    """Bulk synthetic plants, assets, work orders and notes for load tests and benchmarks."""
+    from cmms.runtime import open_runtime
+    from cmms.seed import seed
+    from cmms.services import search
+
+    @run
+    async def go() -> None:
+        async with open_runtime(_settings(ctx)) as rt:
+            report = await seed(rt.deps, tenant=tenant_name, assets=assets, orders=orders)
+            indexed = await search.reindex(rt.deps, report.tenant_id)  # Elasticsearch: load the tenant
+        click.echo(
+            f"tenant {report.tenant} (id {report.tenant_id}): {report.assets} assets, {report.orders} orders,"
+            f" {report.notes} notes in {report.seconds} s; search: {indexed.get('detail') or indexed}"
+        )
+
+    go()
+
+
+@main.group("search")
+def search_group() -> None:
+    """Search index operations."""
+
+
+@search_group.command("reindex")
+@click.option("--tenant", "tenant_name", help="Reload one tenant in place instead of rebuilding everything.")
+@click.pass_context
+def search_reindex(ctx: click.Context, tenant_name: str | None) -> None:
+    """Rebuild the search index: the next version of every index, then one atomic alias swap."""
+    from cmms.runtime import open_runtime
+    from cmms.services import search, tenants
+
+    @run
+    async def go() -> None:
+        async with open_runtime(_settings(ctx)) as rt:
+            tenant_id = None
+            if tenant_name is not None:
+                found = await tenants.find(rt.deps, tenant_name)
+                if found is None:
+                    raise click.ClickException(f"no tenant named {tenant_name}")
+                tenant_id = int(found["id"])
+            report = await search.reindex(rt.deps, tenant_id)
+        click.echo(" ".join(f"{k}={v}" for k, v in report.items()))
+
+    go()

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from cmms.api.app import make_app
 from cmms.config import Settings
-from cmms.realtime.outbox import OutboxRelay, cache_handler, email_handler, socket_handler
+from cmms.realtime.outbox import OutboxRelay, cache_handler, email_handler, search_handler, socket_handler
 from cmms.realtime.server import Realtime
 from cmms.runtime import Runtime, open_runtime
 
@@ -22,10 +22,11 @@ log = logging.getLogger("cmms.server")
 
 def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
     """The daemon's whole application: REST + Socket.IO on one app, and the relay that feeds it."""
-    realtime = Realtime(
-        rt.deps, rt.redis_url, channel=rt.socket_channel, flood_limit=rt.settings.realtime.flood_limit
-    )
-    relay = OutboxRelay(rt.deps, rt.dsn, [cache_handler(rt.deps), socket_handler(realtime), email_handler(rt.deps)])
+    realtime = Realtime(rt.deps, rt.redis_url, channel=rt.socket_channel, flood_limit=rt.settings.realtime.flood_limit)
+    handlers = [cache_handler(rt.deps), socket_handler(realtime), email_handler(rt.deps)]
+    if rt.deps.search is not None:
+        handlers.append(search_handler(rt.deps.search))
+    relay = OutboxRelay(rt.deps, rt.dsn, handlers)
     app = make_app(rt.deps, rt.readiness)
     realtime.attach(app)
     return app, realtime, relay
@@ -37,6 +38,8 @@ async def running(rt: Runtime, host: str, port: int) -> AsyncIterator[web.AppRun
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=rt.settings.server.shutdown_timeout)
     await runner.setup()
     background = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    if rt.deps.search is not None:  # Elasticsearch indexing (PostgreSQL's run() returns at once)
+        background.append(asyncio.create_task(rt.deps.search.run(), name="search-indexer"))
     if rt.settings.jobs.workers_in_serve:
         background.append(asyncio.create_task(rt.run_workers(), name="job-workers"))
     if rt.settings.jobs.scheduler_in_serve:

@@ -110,6 +110,15 @@ def email_handler(deps: Deps) -> Handler:
     return handle
 
 
+def search_handler(search: Any) -> Handler:
+    """Relay handler that tells the search backend a tenant changed; it indexes in its own task."""
+
+    async def handle(row: dict[str, Any]) -> None:
+        search.changed(row["tenant_id"])
+
+    return handle
+
+
 def socket_handler(realtime: Any) -> Handler:
     """Relay handler that emits each event to its rooms and closes sockets the event ends."""
     from cmms.domain.events import ends_sockets

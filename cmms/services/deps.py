@@ -11,6 +11,7 @@ from cmms.cache.cache import Cache
 from cmms.cache.revoked import Revocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
+from cmms.search.base import SearchBackend
 from cmms.services.passwords import Passwords
 from cmms.services.queue import JobQueue
 from cmms.services.tokens import DecodedTokens
@@ -32,4 +33,5 @@ class Deps:
     jobs: JobQueue
     passwords: Passwords = field(default_factory=Passwords)
     decoded_tokens: DecodedTokens = field(default_factory=DecodedTokens)
+    search: SearchBackend | None = None  # None: PostgreSQL search on `pool` (the runtime sets it)
     clock: Callable[[], datetime] = field(default=utcnow)

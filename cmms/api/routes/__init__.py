@@ -1,6 +1,20 @@
 """Every route table of the API, in the order OpenAPI lists them."""
 
-from cmms.api.routes import alerts, assets, audit, auth, events, health, jobs, kpis, orders, plans, plants, users
+from cmms.api.routes import (
+    alerts,
+    assets,
+    audit,
+    auth,
+    events,
+    health,
+    jobs,
+    kpis,
+    orders,
+    plans,
+    plants,
+    search,
+    users,
+)
 from cmms.api.routing import RouteTable
 
 ALL_TABLES: list[RouteTable] = [
@@ -12,6 +26,7 @@ ALL_TABLES: list[RouteTable] = [
     plans.routes,
     alerts.routes,
     audit.routes,
+    search.routes,
     events.routes,
     jobs.routes,
     kpis.routes,
