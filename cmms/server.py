@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -87,6 +88,7 @@ async def serve(settings: Settings, started: float | None = None) -> None:
                 "startup_s": round(time.perf_counter() - started, 2),
             },
         )
+        gc.freeze()  # start-up objects are long-lived: keep them out of every collection
         await stop.wait()
         log.info("shutting down: no new connections, finishing requests in flight")
     log.info("stopped")

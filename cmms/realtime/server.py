@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 
 from cmms.domain.errors import Unauthenticated
 from cmms.domain.roles import Actor
-from cmms.realtime.fanout import FanoutRedisManager
+from cmms.realtime.fanout import FanoutRedisManager, without_compression
 from cmms.services import auth
 from cmms.services.deps import Deps
 from cmms.wire import dumps
@@ -80,6 +80,7 @@ class Realtime:
             logger=False,
             engineio_logger=False,
         )
+        without_compression(self.sio)
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("*", self._client_event)

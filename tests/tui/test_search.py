@@ -33,8 +33,12 @@ async def test_search_finds_orders_and_assets_and_opens_them(server: Server, tmp
         await wait_for(pilot, lambda: results.option_count >= 2, what="results")
         text = screen_text(app)
         assert f"Replace {word} seal [x]" in text and f"Mixer {word}" in text
-        prompt = results.get_option_at_index(0).prompt
-        assert any(span.style == "bold black on yellow" for span in prompt.spans)  # type: ignore[union-attr]
+        prompts = [results.get_option_at_index(i).prompt for i in range(results.option_count)]
+        assert any(span.style == "bold black on yellow" for span in prompts[0].spans)  # type: ignore[union-attr]
+        # Full-text search may rank the asset first: move to the order, then open it.
+        order_at = next(i for i, p in enumerate(prompts) if "Replace" in str(p))
+        results.highlighted = order_at
+        await pilot.pause()
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, OrderDetailScreen), what="the order")
         assert isinstance(app.screen, OrderDetailScreen) and app.screen.order_id == order["id"]
