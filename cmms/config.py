@@ -88,6 +88,7 @@ class JobSettings:
     heartbeat_every: float = 10.0  # seconds between a running job's heartbeats
     stale_after: int = 60  # a running job silent this long is handed to another worker
     retry_base: float = 2.0  # seconds before the first retry; doubles each attempt, ±50% jitter
+    scheduler_tick: float = 15.0  # seconds between scheduler ticks (periodic jobs, lost-job sweep)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class Runtime:
             self.deps.redis,
             periodic_jobs(j.maintenance_every, j.cleanup_every, j.backup_every),
             heartbeat_timeout=j.stale_after,
+            tick=j.scheduler_tick,
         )
 
     async def readiness(self) -> dict[str, dict[str, object]]:

@@ -71,6 +71,8 @@ class JobContext:
         folder = self.data_dir / "results" / str(self.tenant_id or "system")
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"job-{self.job_id}{suffix}"
+        for leftover in folder.glob(f".job-{self.job_id}{suffix}.*.part"):
+            leftover.unlink(missing_ok=True)  # from an attempt whose worker was killed
         temp = folder / f".job-{self.job_id}{suffix}.{os.getpid()}.part"
         self._temps.append(temp)
         return temp, final
