@@ -16,8 +16,15 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--tenant", help="Tenant name, pre-filled on the login screen")
     parser.add_argument("--email", help="Email, pre-filled on the login screen")
     parser.add_argument("--config-dir", type=Path, help="Where the saved session lives (default: user config dir)")
+    parser.add_argument(
+        "--downloads",
+        type=Path,
+        help="Where job results (exports, reports) are saved (default: your Downloads folder, else the current one)",
+    )
     args = parser.parse_args(argv)
-    return Options(server=args.server, tenant=args.tenant, email=args.email, config_dir=args.config_dir)
+    return Options(
+        server=args.server, tenant=args.tenant, email=args.email, config_dir=args.config_dir, downloads=args.downloads
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from platformdirs import user_downloads_dir
 from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
@@ -33,7 +34,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8080"
 SearchMode = Literal["server", "fallback"]
 ALERT_SEVERITY = {"critical": "error", "warning": "warning", "info": "information"}
 NOTICE_SEVERITY = {"error": "error", "critical": "error", "warning": "warning"}
-VIEWS = ("orders", "assets", "alerts", "plans")
+VIEWS = ("orders", "assets", "alerts", "plans", "jobs", "kpis")
 
 
 @dataclass
@@ -44,6 +45,13 @@ class Options:
     config_dir: Path | None = None
     clock: Callable[[], datetime] = utcnow
     backoff: Callable[[], Backoff] = field(default=Backoff)
+    downloads: Path | None = None  # where job results are saved (default: default_downloads())
+
+
+def default_downloads() -> Path:
+    """The user's downloads folder when there is one, else the current directory."""
+    folder = Path(user_downloads_dir())
+    return folder if folder.is_dir() else Path.cwd()
 
 
 class CmmsApp(ReportsFailures, App[None]):
@@ -58,6 +66,8 @@ class CmmsApp(ReportsFailures, App[None]):
         Binding("2", "view('assets')", "Assets", show=False),
         Binding("3", "view('alerts')", "Alerts", show=False),
         Binding("4", "view('plans')", "Plans", show=False),
+        Binding("5", "view('jobs')", "Jobs", show=False),
+        Binding("6", "view('kpis')", "KPIs", show=False),
     ]
 
     conn: var[ConnState | None] = var(None, always_update=True)
@@ -66,6 +76,7 @@ class CmmsApp(ReportsFailures, App[None]):
         super().__init__()
         self.options = options
         self.clock = options.clock
+        self.downloads = options.downloads or default_downloads()
         self.session_file = SessionFile(options.config_dir)
         self.api: ApiClient | None = None
         self.directory: Directory | None = None
@@ -236,7 +247,7 @@ class CmmsApp(ReportsFailures, App[None]):
         directory = self.directory
         if directory is None:
             return False
-        return name in ("orders", "assets") or (name in ("alerts", "plans") and directory.is_staff)
+        return name in ("orders", "assets", "jobs") or (name in ("alerts", "plans", "kpis") and directory.is_staff)
 
     def views(self) -> list[str]:
         return [v for v in VIEWS if self.view_allowed(v)]
@@ -288,6 +299,8 @@ class CmmsApp(ReportsFailures, App[None]):
             "a": "assets", "assets": "assets",
             "al": "alerts", "alerts": "alerts",
             "p": "plans", "plans": "plans",
+            "j": "jobs", "jobs": "jobs",
+            "k": "kpis", "kpi": "kpis", "kpis": "kpis",
         }  # fmt: skip
         if word in aliases:
             self.run_worker(self.action_view(aliases[word]), exit_on_error=False)
@@ -303,6 +316,8 @@ class CmmsApp(ReportsFailures, App[None]):
             self.push_screen(SearchScreen(rest))
         elif word in ("new", "request"):
             self.action_new_order()
+        elif word in ("export", "report"):
+            self.run_worker(self.start_job("exports" if word == "export" else "reports"), exit_on_error=False)
         else:
             self.notify(f"Unknown command: {command}", severity="warning", markup=False)
 
@@ -320,8 +335,28 @@ class CmmsApp(ReportsFailures, App[None]):
             yield SystemCommand(f"Go to {name}", f"Switch to the {name} view", self._go(name))
         yield SystemCommand("Search", "Search orders and assets (/)", self.action_search)
         yield SystemCommand("New work order / request", "Open the create form", self.action_new_order)
+        if self.directory is not None and self.directory.is_staff:
+            yield SystemCommand("Start an export", "CSV of orders, assets, readings…", self._starter("exports"))
+            yield SystemCommand("Start a KPI report", "HTML, Markdown or JSON", self._starter("reports"))
         yield SystemCommand("Key bindings", "Every key, by screen (?)", self.action_help)
         yield SystemCommand("Log out", "End the session and forget the saved login", self.action_logout)
+
+    async def start_job(self, kind: str) -> None:
+        """Open the jobs view and its form for an export or a report (staff only: others get 403)."""
+        from cmms_tui.views.jobs import JobsView
+
+        if self.directory is None or not self.directory.is_staff:
+            self.notify("Exports and reports are for technicians and managers.", severity="warning", markup=False)
+            return
+        await self.action_view("jobs")
+        for view in self.screen.query(JobsView):
+            view.start_form(kind)
+
+    def _starter(self, kind: str) -> Callable[[], None]:
+        def start() -> None:
+            self.run_worker(self.start_job(kind), exit_on_error=False)
+
+        return start
 
     def _go(self, name: str) -> Callable[[], None]:
         def go() -> None:

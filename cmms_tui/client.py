@@ -8,10 +8,12 @@ the server treats a refresh token presented twice as theft and revokes the whole
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 import aiohttp
@@ -21,6 +23,8 @@ from cmms_tui.models import (
     Asset,
     AuditEntry,
     Envelope,
+    Job,
+    Kpis,
     Me,
     Note,
     Order,
@@ -37,6 +41,8 @@ API = "/api/v1"
 REFRESH_MARGIN_S = 60.0
 Params = Mapping[str, str | int | None]
 T = TypeVar("T")
+# Downloads may be large: no overall limit, but a stalled transfer still ends.
+DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=60.0)
 
 
 @dataclass(frozen=True)
@@ -364,6 +370,52 @@ class ApiClient:
         data = await self.request("GET", f"{API}/search", params={"q": q, "type": "orders,assets"})
         return cast(list[SearchHit], data.get("items", []))
 
+    # ---- jobs and KPIs -------------------------------------------------------------------------
+
+    async def jobs(self, params: Params | None = None) -> Page[Job]:
+        return await self._page(f"{API}/jobs", params)
+
+    async def job(self, job_id: int) -> Job:
+        return cast(Job, await self.request("GET", f"{API}/jobs/{job_id}"))
+
+    async def start_job(self, kind: str, params: dict[str, Any]) -> Job:
+        return cast(Job, await self.request("POST", f"{API}/jobs", body={"kind": kind, "params": params}))
+
+    async def cancel_job(self, job_id: int) -> Job:
+        """Cancel: a queued job at once, a running one at its next checkpoint (409 once finished)."""
+        return cast(Job, await self.request("DELETE", f"{API}/jobs/{job_id}"))
+
+    async def kpis(self, params: Params | None = None) -> Kpis:
+        return cast(Kpis, await self.request("GET", f"{API}/kpis", params=params))
+
+    async def download_result(self, job_id: int, folder: Path, prefix: str = "") -> Path:
+        """Stream a completed job's result into `folder` under the server's file name (with `prefix`),
+        never overwriting a file already there; returns where it was saved."""
+        await self.ensure_fresh()
+        url = f"{self.base_url}{API}/jobs/{job_id}/result"
+        for attempt in range(2):
+            headers = {"Authorization": f"Bearer {self.tokens.access_token}"} if self.tokens.access_token else {}
+            try:
+                async with self._http().get(url, headers=headers, timeout=DOWNLOAD_TIMEOUT) as response:
+                    if response.status == 401 and attempt == 0 and self.tokens.refresh_token:
+                        await self.refresh(stale=self.tokens.access_token)
+                        continue
+                    if response.status >= 400:
+                        raw = await response.read()
+                        body: Any = raw.decode(errors="replace")
+                        if "json" in response.headers.get("Content-Type", ""):
+                            body = await response.json(content_type=None)
+                        error = _problem(response.status, body)
+                        if response.status == 401:
+                            raise SessionExpired(error.status, error.title, error.detail, error.errors)
+                        raise error
+                    disposition = response.content_disposition
+                    name = _safe_name(disposition.filename if disposition else None, f"job-{job_id}")
+                    return await _save(response.content, folder, prefix + name)
+            except (aiohttp.ClientConnectionError, TimeoutError, aiohttp.ClientPayloadError) as exc:
+                raise Unreachable(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from exc
+        raise SessionExpired(401, "Unauthorized", "the server refused a fresh token")
+
     # ---- events -------------------------------------------------------------------------------
 
     async def events(self, after: int, limit: int = 500) -> EventPage:
@@ -387,3 +439,38 @@ class ApiClient:
             if not page.next_cursor:
                 return
             after = int(page.next_cursor)
+
+
+def _safe_name(name: str | None, fallback: str) -> str:
+    """Only the last part of a server-given file name: it may not climb out of the folder."""
+    base = Path(name or "").name.strip().lstrip(".")
+    return base or fallback
+
+
+def _free_path(folder: Path, name: str) -> Path:
+    """`name` in `folder`, or `stem (2).ext` and so on when that file exists already."""
+    path = folder / name
+    stem, suffix = path.stem, path.suffix
+    n = 2
+    while path.exists():
+        path = folder / f"{stem} ({n}){suffix}"
+        n += 1
+    return path
+
+
+async def _save(content: aiohttp.StreamReader, folder: Path, name: str) -> Path:
+    """Write under a temporary name, then rename: a broken transfer leaves no half file behind."""
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    temp = folder / f".{name}.{os.getpid()}.part"
+    out = await asyncio.to_thread(temp.open, "wb")
+    try:
+        async for chunk in content.iter_chunked(1 << 16):
+            await asyncio.to_thread(out.write, chunk)
+    except BaseException:
+        out.close()
+        temp.unlink(missing_ok=True)
+        raise
+    out.close()
+    final = _free_path(folder, name)
+    await asyncio.to_thread(os.replace, temp, final)
+    return final

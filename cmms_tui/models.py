@@ -166,3 +166,101 @@ class TokenPair(TypedDict):
     refresh_token: str
     expires_in: int
     user: User
+
+
+# ---- background jobs ----------------------------------------------------------------------------
+
+JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+JOB_FINISHED = frozenset({"completed", "failed", "cancelled"})
+EXPORT_ENTITIES = ("orders", "assets", "readings", "audit")
+REPORT_FORMATS = ("html", "md", "json")
+
+
+class Job(TypedDict):
+    id: int
+    kind: str
+    params: dict[str, Any]
+    status: str
+    progress: float
+    message: str
+    attempts: int
+    max_attempts: int
+    result: dict[str, Any] | None
+    result_type: str | None
+    error: str | None
+    requested_by: int | None
+    cancel_requested: bool
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    version: int
+
+
+# ---- KPIs (GET /api/v1/kpis) --------------------------------------------------------------------
+
+
+# The period starts at "from", a keyword: hence the functional form.
+KpiPeriod = TypedDict(
+    "KpiPeriod", {"from": str, "to": str, "as_of": str, "observed_hours": float, "plant_id": int | None}
+)
+
+
+class Mttr(TypedDict):
+    hours: float | None
+    repairs: int
+    repair_hours: float
+
+
+class Mtbf(TypedDict):
+    hours: float | None
+    failures: int
+    operating_hours: float
+    assets: int
+
+
+class PmCompliance(TypedDict):
+    percent: float | None
+    on_time: int
+    late: int
+    missed: int
+    pending: int
+    considered: int
+
+
+class PlannedShare(TypedDict):
+    percent: float | None
+    planned: int
+    total: int
+
+
+class Backlog(TypedDict):
+    orders: int
+    hours: float
+    technicians: int
+    crew_weeks: float | None
+    by_priority: dict[str, int]
+
+
+class OrderCounts(TypedDict):
+    total: int
+    by_status: dict[str, int]
+    by_priority: dict[str, int]
+    by_type: dict[str, int]
+
+
+class AssetDowntime(TypedDict):
+    asset_id: int
+    name: str
+    downtime_hours: float
+    orders: int
+
+
+class Kpis(TypedDict):
+    period: KpiPeriod
+    mttr: Mttr
+    mtbf: Mtbf
+    pm_compliance: PmCompliance
+    planned_percentage: PlannedShare
+    backlog: Backlog
+    orders: OrderCounts
+    top_assets_by_downtime: list[AssetDowntime]

@@ -62,7 +62,7 @@ class Confirm(ModalScreen[bool]):
 
 
 class CommandPrompt(ModalScreen[str | None]):
-    """k9s-style `:` commands: orders, assets, alerts, plans, search <text>, new, help, logout, quit."""
+    """k9s-style `:` commands: a view's name, search <text>, new, export, report, help, logout, quit."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
@@ -73,7 +73,11 @@ class CommandPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("orders · assets · alerts · plans · search TEXT · new · help · logout · quit", classes="hint")
+            yield Static(
+                "orders · assets · alerts · plans · jobs · kpis · search TEXT · new · export · report · help · logout"
+                " · quit",
+                classes="hint",
+            )
             yield Input(placeholder=":command", id="command")
 
     def on_mount(self) -> None:

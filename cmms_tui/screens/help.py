@@ -13,11 +13,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from cmms_tui.screens.asset_detail import AssetDetailScreen
+from cmms_tui.screens.job_form import JobFormScreen
 from cmms_tui.screens.main import MainScreen
 from cmms_tui.screens.order_detail import OrderDetailScreen
 from cmms_tui.screens.order_form import OrderFormScreen
 from cmms_tui.views.alerts import AlertsView
 from cmms_tui.views.assets import AssetsView
+from cmms_tui.views.jobs import JobsView
+from cmms_tui.views.kpis import KpisView
 from cmms_tui.views.orders import OrdersView
 from cmms_tui.views.plans import PlansView
 
@@ -67,11 +70,15 @@ class HelpScreen(ModalScreen[None]):
             ("2 · Assets", _rows(AssetsView.BINDINGS)),
             ("3 · Alerts", _rows(AlertsView.BINDINGS)),
             ("4 · Plans", _rows(PlansView.BINDINGS)),
+            ("5 · Jobs", [*_rows(JobsView.BINDINGS), ("enter", "Save a completed job's result")]),
+            ("6 · KPIs", _rows(KpisView.BINDINGS)),
             ("Work order", _rows(OrderDetailScreen.BINDINGS)),
             ("Asset", _rows(AssetDetailScreen.BINDINGS)),
             ("New order form", _rows(OrderFormScreen.BINDINGS)),
-            ("Commands (:)", [(":orders :assets :alerts :plans", "Switch view"), (":search TEXT", "Search"),
-                              (":new", "New order"), (":logout", "Log out"), (":q", "Quit")]),
+            ("Export / report form", _rows(JobFormScreen.BINDINGS)),
+            ("Commands (:)", [(":orders :assets :alerts :plans", "Switch view"), (":jobs :kpis", "Switch view"),
+                              (":search TEXT", "Search"), (":new", "New order"),
+                              (":export :report", "Start a job"), (":logout", "Log out"), (":q", "Quit")]),
         ]  # fmt: skip
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
@@ -88,6 +95,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_row("search", "server full-text" if app.search_mode == "server" else "orders?q= and assets?q=")
         if live is not None:
             table.add_row("events", f"last seq {live.last_seq} · {live.replayed} replayed after reconnects")
+        table.add_row("downloads", Text(str(app.downloads)))
         return table
 
     def action_close(self) -> None:

@@ -134,11 +134,23 @@ class RecordsView(ReportsFailures, Vertical, Generic[R]):
             page = await self.fetch({**self.params(), "limit": PAGE})
         finally:
             self.table.loading = False
+            self._refocus()
         self.next_cursor = page.next_cursor
         self.table.set_rows(page.items)
         self.loaded_once = True
         self._update_empty()
         self.show_bar()
+        self.loaded()
+
+    def loaded(self) -> None:
+        """After each (re)load of the first page."""
+
+    def _refocus(self) -> None:
+        """A loading table refuses focus: once loaded, take it back if this view shows and the focus
+        is on nothing, or on something hidden (a table of another view)."""
+        focused = self.screen.focused
+        if self.display and (focused is None or not focused.is_on_screen):
+            self.table.focus()
 
     @on(LiveTable.NearEnd)
     def _near_end(self, event: LiveTable.NearEnd) -> None:
