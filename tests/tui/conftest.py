@@ -9,7 +9,7 @@ import pytest
 from tests.tui.server import Server, running_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before the next directory starts its own
 def server() -> Iterator[Server]:
     with running_server() as srv:
         yield srv

@@ -242,13 +242,15 @@ def _admin() -> psycopg2.extensions.connection:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[Server]:
+def running_server(redis_url: str = REDIS_URL) -> Iterator[Server]:
+    """A daemon on its own database; `redis_url` must not be shared with another running daemon
+    (the job stream, cache and Socket.IO channel of a Redis database belong to one deployment)."""
     name = f"cmms_tui_{uuid.uuid4().hex[:10]}"
     conn = _admin()
     with conn.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     conn.close()
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     client.flushdb()
     client.close()
     database_url = make_dsn(ADMIN_DSN, dbname=name)
@@ -257,7 +259,7 @@ def running_server() -> Iterator[Server]:
     env.update(
         PYTHONUNBUFFERED="1",
         CMMS_DATABASE_URL=database_url,
-        CMMS_REDIS_URL=REDIS_URL,
+        CMMS_REDIS_URL=redis_url,
         CMMS_JWT_SECRET=JWT_SECRET,
         CMMS_AUTH_MAX_FAILURES_ADDRESS="10000",
         CMMS_LOG_LEVEL="WARNING",
