@@ -7,7 +7,7 @@ Naming `type=audit` without that role is refused (403) rather than silently drop
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from cmms.domain.errors import Forbidden
 from cmms.domain.roles import Actor, Role
@@ -28,10 +28,7 @@ from cmms.services.deps import Deps
 
 def backend(deps: Deps) -> SearchBackend:
     """The configured backend (`Deps.search`), else PostgreSQL search on the pool's database."""
-    configured = getattr(deps, "search", None)
-    if configured is not None:
-        return cast(SearchBackend, configured)
-    return PostgresSearch(deps.pool)
+    return deps.search if deps.search is not None else PostgresSearch(deps.pool)
 
 
 def allowed_kinds(actor: Actor, wanted: list[Kind] | None) -> tuple[Kind, ...]:
