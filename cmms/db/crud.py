@@ -49,12 +49,17 @@ async def get(cur: Cursor, table: str, tenant_id: int, id_: int, *, lock: bool =
     return row
 
 
+def check_version(current: dict[str, Any], expected_version: int | None) -> None:
+    """412 when If-Match named a version other than the row's."""
+    if expected_version is not None and expected_version != current["version"]:
+        raise StaleVersion(current["version"])
+
+
 async def update(
     cur: Cursor, table: str, current: dict[str, Any], changes: dict[str, Any], expected_version: int | None
 ) -> dict[str, Any]:
     """Write `changes` to a row read FOR UPDATE, bumping its version (412 on a stale If-Match)."""
-    if expected_version is not None and expected_version != current["version"]:
-        raise StaleVersion(current["version"])
+    check_version(current, expected_version)
     changes = {k: v for k, v in changes.items() if current.get(k) != v}
     if not changes:
         return current  # nothing differs: no write, no new version

@@ -93,7 +93,7 @@ async def update(deps: Deps, actor: Actor, asset_id: int, data: AssetPatch, vers
         changes["meters"] = [m.model_dump() for m in data.meters]
     async with mutation(deps, actor, "assets") as cur:
         current = await assets.get(cur, actor.tenant_id, asset_id, lock=True)
-        await crud.update(cur, assets.TABLE, current, {}, version)  # If-Match before anything else
+        crud.check_version(current, version)
         if changes.get("parent_id") is not None:
             await assets.lock_tree(cur, actor.tenant_id)
             await _check_parent(
@@ -121,7 +121,7 @@ async def delete(deps: Deps, actor: Actor, asset_id: int, version: int | None) -
     require(actor, SUPERVISORS, "delete assets")
     async with mutation(deps, actor, "assets") as cur:
         current = await assets.get(cur, actor.tenant_id, asset_id, lock=True)
-        await crud.update(cur, assets.TABLE, current, {}, version)  # checks If-Match
+        crud.check_version(current, version)
         found = await assets.dependents(cur, actor.tenant_id, asset_id)
         blocking = [label for key, label in BLOCKERS.items() if found.get(key)]
         if blocking:

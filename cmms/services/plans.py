@@ -85,7 +85,7 @@ async def update(deps: Deps, actor: Actor, plan_id: int, data: PlanPatch, versio
     now = deps.clock()
     async with mutation(deps, actor, "plans") as cur:
         current = await plans.get(cur, actor.tenant_id, plan_id, lock=True)
-        await crud.update(cur, plans.TABLE, current, {}, version)  # If-Match before anything else
+        crud.check_version(current, version)
         merged = {**current, **changes}
         try:
             check_plan_trigger(merged["trigger"], merged["interval_days"], merged["meter"], merged["meter_interval"])
@@ -122,7 +122,7 @@ async def delete(deps: Deps, actor: Actor, plan_id: int, version: int | None) ->
     require(actor, SUPERVISORS, "delete maintenance plans")
     async with mutation(deps, actor, "plans") as cur:
         current = await plans.get(cur, actor.tenant_id, plan_id, lock=True)
-        await crud.update(cur, plans.TABLE, current, {}, version)  # checks If-Match
+        crud.check_version(current, version)
         if await plans.has_orders(cur, actor.tenant_id, plan_id):
             raise Conflict("the plan has generated work orders; deactivate it (active: false) instead")
         await crud.delete(cur, plans.TABLE, actor.tenant_id, plan_id)

@@ -66,7 +66,7 @@ async def delete(deps: Deps, actor: Actor, plant_id: int, version: int | None) -
     require(actor, SUPERVISORS, "delete plants")
     async with transaction(deps.pool, actor.tenant_id) as cur:
         current = await plants.get(cur, actor.tenant_id, plant_id, lock=True)
-        await crud.update(cur, plants.TABLE, current, {}, version)  # checks If-Match
+        crud.check_version(current, version)
         if await plants.in_use(cur, actor.tenant_id, plant_id):
             raise Conflict("assets or work orders still belong to the plant; move or close them first")
         await crud.delete(cur, plants.TABLE, actor.tenant_id, plant_id)
