@@ -76,6 +76,16 @@ async def job_row(rt: Runtime, tenant: Tenant, job_id: int) -> dict[str, Any]:
     return rows[0]
 
 
+async def until_status(rt: Runtime, tenant: Tenant, job_id: int, status: str, within: float) -> dict[str, Any]:
+    """The job's row once it reaches `status`, or as it is after `within` seconds."""
+    for _ in range(int(within / 0.05)):
+        row = await job_row(rt, tenant, job_id)
+        if row["status"] == status:
+            break
+        await asyncio.sleep(0.05)
+    return row
+
+
 # ---- enqueue ----------------------------------------------------------------------------------
 
 
@@ -156,11 +166,7 @@ async def test_failures_retry_after_a_real_wait_then_fail_with_the_error(
     try:
         job = await start(rt, tenant)
         await worker.run(job["id"], tenant.id)
-        for _ in range(200):
-            row = await job_row(rt, tenant, job["id"])
-            if row["status"] == "failed":
-                break
-            await asyncio.sleep(0.05)
+        row = await until_status(rt, tenant, job["id"], "failed", 10)
     finally:
         pump.cancel()
     assert row["status"] == "failed", row
@@ -188,11 +194,7 @@ async def test_a_retry_that_succeeds_completes(rt: Runtime, tenant: Tenant, redi
     try:
         job = await start(rt, tenant)
         await worker.run(job["id"], tenant.id)
-        for _ in range(100):
-            row = await job_row(rt, tenant, job["id"])
-            if row["status"] == "completed":
-                break
-            await asyncio.sleep(0.05)
+        row = await until_status(rt, tenant, job["id"], "completed", 5)
     finally:
         pump.cancel()
     assert (row["status"], row["attempts"], row["result"]) == ("completed", 2, {"calls": 2})
@@ -265,11 +267,7 @@ async def test_a_lost_worker_s_job_is_handed_out_again_and_completes_once(
     scheduler = Scheduler(deps, redis_client, [], heartbeat_timeout=1, queued_timeout=3600)
     await asyncio.sleep(1.2)
     await scheduler.once()
-    for _ in range(100):
-        row = await job_row(rt, tenant, job["id"])
-        if row["status"] == "completed":
-            break
-        await asyncio.sleep(0.05)
+    row = await until_status(rt, tenant, job["id"], "completed", 5)
     assert (row["status"], row["attempts"], runs) == ("completed", 2, 1)
     await scheduler.once()  # nothing left to re-send
     await asyncio.sleep(0.2)
