@@ -5,6 +5,7 @@ from cmms.api.routes import (
     assets,
     audit,
     auth,
+    directory,
     events,
     health,
     jobs,
@@ -20,6 +21,7 @@ from cmms.api.routing import RouteTable
 ALL_TABLES: list[RouteTable] = [
     auth.routes,
     users.routes,
+    directory.routes,
     plants.routes,
     assets.routes,
     orders.routes,

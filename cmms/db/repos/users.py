@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cmms.db import crud
-from cmms.db.pool import Cursor, fetchone
+from cmms.db.pool import Cursor, fetchall, fetchone
 
 PUBLIC = ("id", "email", "name", "role", "active", "created_at", "updated_at", "version")
 
@@ -21,3 +21,10 @@ async def by_email(cur: Cursor, tenant_id: int, email: str) -> dict[str, Any] | 
 
 async def get(cur: Cursor, tenant_id: int, user_id: int, *, lock: bool = False) -> dict[str, Any]:
     return await crud.get(cur, "users", tenant_id, user_id, lock=lock)
+
+
+async def directory(cur: Cursor, tenant_id: int) -> list[dict[str, Any]]:
+    """Every user of the tenant, by id, with only what a name lookup needs."""
+    return await fetchall(
+        cur, "SELECT id, name, email, role, active FROM users WHERE tenant_id = %s ORDER BY id", (tenant_id,)
+    )
