@@ -23,7 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from cmms.cache.cache import Cache
-from cmms.cache.revoked import Revocations
+from cmms.cache.revoked import RedisRevocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import ConfigError, Settings
 from cmms.db.migrate import migrate
@@ -34,6 +34,7 @@ from cmms.jobs.system import JobSystem, open_job_system, run_workers
 from cmms.search import open_search
 from cmms.services.deps import Deps
 from cmms.services.passwords import Passwords
+from cmms.services.revocations import Revocations
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -172,6 +173,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         job_system = await stack.enter_async_context(open_job_system(redis_url))
         search = await stack.enter_async_context(open_search(settings.elasticsearch.url, pool))
         auth = settings.auth
+        revocations = Revocations(pool, RedisRevocations(redis), settings.jwt.access_ttl)
+        stack.push_async_callback(revocations.close)
+        cache = Cache(cache_redis, settings.cache.ttls(), enabled=settings.cache.enabled)
+        stack.push_async_callback(cache.close)
         deps = Deps(
             pool=pool,
             redis=redis,
@@ -183,9 +188,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 per_address=auth.max_failures_address,
                 window=auth.failure_window,
             ),
-            revocations=Revocations(redis, settings.jwt.access_ttl),
+            revocations=revocations,
             passwords=Passwords(time_cost=auth.password_time_cost, memory_kib=auth.password_memory_kib),
-            cache=Cache(cache_redis, settings.cache.ttls(), enabled=settings.cache.enabled),
+            cache=cache,
             jobs=job_system.queue,
             search=search,
         )

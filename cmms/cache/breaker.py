@@ -17,8 +17,14 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 class Breaker:
     def __init__(
-        self, *, failures: int = 3, cooldown: float = 5.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        failures: int = 3,
+        cooldown: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+        name: str = "cache",
     ) -> None:
+        self.name = name
         self.threshold = failures
         self.cooldown = cooldown
         self.clock = clock
@@ -34,7 +40,7 @@ class Breaker:
 
     def success(self) -> None:
         if self.state != CLOSED:
-            log.info("cache breaker closed: Redis answers again")
+            log.info("%s breaker closed: Redis answers again", self.name)
         self.state, self.failures = CLOSED, 0
 
     def failure(self) -> None:
@@ -42,6 +48,8 @@ class Breaker:
         if self.state == HALF_OPEN or (self.state == CLOSED and self.failures >= self.threshold):
             if self.state == CLOSED:
                 log.warning(
-                    "cache breaker opened: Redis failing; reading from PostgreSQL", extra={"failures": self.failures}
+                    "%s breaker opened: Redis failing; reading from PostgreSQL",
+                    self.name,
+                    extra={"failures": self.failures},
                 )
             self.state, self.opened_at = OPEN, self.clock()

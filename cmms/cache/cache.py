@@ -3,6 +3,12 @@
 Every key lives under a namespace version (`cmms:v:<tenant>:<kind>`). A write bumps the version,
 which makes every entry of that kind for the tenant unreachable at once: no key scans, and no
 stale entry can be read back even when a slow reader stores what it loaded before the write.
+
+Above the versions sits one epoch (`cmms:cache:epoch`), part of every key. It starts at a random
+value whenever Redis has none (a restart that lost the data would otherwise count versions up
+again from zero, into keys that processes still hold locally), and a process that failed to bump
+a version moves it on as soon as Redis answers again, so a write made while Redis was away
+leaves no entry reachable on any node.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from cmms.wire import OPTIONS
 log = logging.getLogger("cmms.cache")
 T = TypeVar("T")
 KINDS = ("assets", "orders", "alerts", "plans", "plants")
+EPOCH = "cmms:cache:epoch"
 
 
 @dataclass
@@ -49,6 +56,9 @@ class Cache:
     # Decoded values by their full (versioned) key: a version bump makes them unreachable, like
     # the Redis entries, so only the namespace version is read from Redis on a local hit.
     _local: OrderedDict[str, tuple[float, Any]] = field(default_factory=OrderedDict)
+    # A version bump may have been lost while Redis failed: move the epoch on before trusting it.
+    _unsure: bool = False
+    _repair: asyncio.Task[None] | None = None
 
     async def get_or_load(self, tenant_id: int, kind: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """The cached value, or `load()` stored for next time. Redis trouble only costs speed.
@@ -81,7 +91,10 @@ class Cache:
             prefix = f"{tenant_id}:{kind}:"
             for flight in [f for f in self._inflight if f.startswith(prefix)]:
                 del self._inflight[flight]
-        if not self.enabled or not self.breaker.allow():
+        if not self.enabled:
+            return
+        if not self.breaker.allow():
+            self._lost_write()
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -91,6 +104,36 @@ class Cache:
             self.breaker.success()
         except RedisError:
             self._failed("invalidate")
+            self._lost_write()
+
+    def _lost_write(self) -> None:
+        """A committed write could not bump its version: repair as soon as Redis answers."""
+        self._unsure = True
+        if self._repair is None or self._repair.done():
+            self._repair = asyncio.create_task(self._repair_epoch(), name="cache-epoch-repair")
+
+    async def _repair_epoch(self, every: float = 0.5) -> None:
+        while self._unsure:
+            try:
+                await self._new_epoch()
+                self.breaker.success()
+                return
+            except RedisError:
+                await asyncio.sleep(every)
+
+    async def _new_epoch(self) -> None:
+        self._unsure = False  # set again by a failure that happens while this runs
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(EPOCH, secrets.randbits(40), nx=True)
+            pipe.incr(EPOCH)
+            await pipe.execute()
+        self._local.clear()
+        log.info("cache epoch moved on after Redis failures")
+
+    async def close(self) -> None:
+        if self._repair is not None:
+            self._repair.cancel()
+            await asyncio.gather(self._repair, return_exceptions=True)
 
     async def _fetch(self, tenant_id: int, kind: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
         full_key = await self._key(tenant_id, kind, key)
@@ -116,13 +159,19 @@ class Cache:
         return value
 
     async def _key(self, tenant_id: int, kind: str, key: str) -> str | None:
+        names = (EPOCH, f"cmms:v:{tenant_id}:{kind}")
         try:
-            version = await self.redis.get(f"cmms:v:{tenant_id}:{kind}")
+            if self._unsure:
+                await self._new_epoch()
+            epoch, version = await self.redis.mget(*names)
+            if epoch is None:  # a new or emptied Redis: never reuse the numbers of before
+                await self.redis.set(EPOCH, secrets.randbits(40), nx=True)
+                epoch, version = await self.redis.mget(*names)
             self.breaker.success()
         except RedisError:
             self._failed("version")
             return None
-        return f"cmms:c:{tenant_id}:{kind}:{int(version or 0)}:{key}"
+        return f"cmms:c:{tenant_id}:{kind}:{int(epoch or 0)}.{int(version or 0)}:{key}"
 
     async def _get(self, full_key: str) -> Any:
         try:

@@ -1,43 +1,95 @@
-"""Access tokens revoked before they expire: logged-out sessions and deactivated users.
+"""The Redis copy of the revocation record, shared by every node.
 
-Entries live as long as an access token can (its TTL), so the set stays small.
+PostgreSQL holds the record (`revocations`); this copy answers the per-request check in one round
+trip. Redis may come back from a restart empty, so the copy is only trusted while its `ready`
+marker exists: the marker is written in the same MULTI as a rebuild from PostgreSQL, and a
+lookup that finds it missing answers "unknown" instead of "not revoked".
 """
 
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from cmms.cache.breaker import Breaker
+
 log = logging.getLogger(__name__)
+READY = "cmms:revoked:ready"
+# Keep the later of two revocations of one subject, and the later expiry with it.
+_KEEP_LATEST = """
+local v = redis.call('GET', KEYS[1])
+if not v or tonumber(v) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+"""
 
 
-class Revocations:
-    def __init__(self, redis: Redis, ttl: int) -> None:
+@dataclass(frozen=True)
+class Revoked:
+    kind: str  # "session" or "user"
+    subject: str  # the session (refresh-token family) id, or the user id
+    revoked_ms: int  # tokens issued at or before this instant are refused
+    expires_ms: int  # no token issued before `revoked_ms` lives past this instant
+
+    @property
+    def key(self) -> str:
+        return key_of(self.kind, self.subject)
+
+
+def key_of(kind: str, subject: str) -> str:
+    return f"cmms:revoked:{kind}:{subject}"
+
+
+class RedisRevocations:
+    def __init__(self, redis: Redis, breaker: Breaker | None = None) -> None:
         self._redis = redis
-        self._ttl = ttl
+        self._keep_latest = redis.register_script(_KEEP_LATEST)
+        # While Redis fails, checks go to PostgreSQL at once instead of each waiting for a timeout.
+        self.breaker = breaker or Breaker(name="revocations")
 
-    async def revoke_session(self, session_id: str) -> None:
-        await self._set(f"cmms:revoked:sid:{session_id}")
-
-    async def revoke_user(self, user_id: int) -> None:
-        """Every token of the user issued until now; tokens issued after a new login stay valid."""
-        await self._set(f"cmms:revoked:user:{user_id}", str(int(time.time() * 1000)))
-
-    async def is_revoked(self, session_id: str, user_id: int | None, issued_ms: int) -> bool:
+    async def lookup(self, session_id: str, user_id: int | None) -> tuple[bool, int | None] | None:
+        """(session revoked, user's tokens revoked up to ms), or None when the copy cannot be trusted."""
+        if not self.breaker.allow():
+            return None
         try:
-            session, user = await self._redis.mget(
-                f"cmms:revoked:sid:{session_id}", f"cmms:revoked:user:{user_id or 0}"
+            session, user, ready = await self._redis.mget(
+                key_of("session", session_id), key_of("user", str(user_id or 0)), READY
             )
         except RedisError:
-            log.warning("revocation list unavailable: Redis error; accepting signed token")
-            return False
-        return session is not None or (user is not None and issued_ms <= int(user))
+            self.breaker.failure()
+            return None
+        self.breaker.success()
+        if ready is None:
+            return None
+        return session is not None, (int(user) if user is not None else None)
 
-    async def _set(self, key: str, value: str = "1") -> None:
+    async def add(self, entry: Revoked, now_ms: int) -> bool:
         try:
-            await self._redis.set(key, value, ex=self._ttl)
+            await self._keep_latest(keys=[entry.key], args=[entry.revoked_ms, max(entry.expires_ms - now_ms, 1)])
         except RedisError:
-            log.error("could not record a revocation in Redis", extra={"key": key})
+            log.warning("revocation not copied to Redis; the copy will be rebuilt", extra={"kind": entry.kind})
+            return False
+        return True
+
+    async def rebuild(self, entries: Iterable[Revoked], now_ms: int) -> None:
+        """Copy the whole record and mark the copy ready, atomically (raises RedisError)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for entry in entries:
+                if entry.expires_ms > now_ms:
+                    await self._keep_latest(
+                        keys=[entry.key], args=[entry.revoked_ms, entry.expires_ms - now_ms], client=pipe
+                    )
+            pipe.set(READY, str(now_ms))
+            await pipe.execute()
+
+    async def forget_ready(self) -> None:
+        """Stop trusting the copy until the next rebuild (after a write to it failed)."""
+        try:
+            await self._redis.delete(READY)
+        except RedisError:
+            pass

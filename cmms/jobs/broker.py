@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
-from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, TaskiqDepends, TaskiqState
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from taskiq import AckableMessage, AsyncBroker, AsyncTaskiqDecoratedTask, TaskiqDepends, TaskiqState
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
+
+log = logging.getLogger(__name__)
 
 QUEUE = "cmms:jobs"
 GROUP = "cmms-workers"
@@ -15,8 +23,38 @@ GROUP = "cmms-workers"
 IDLE_MS = 10 * 60 * 1000
 
 
+class ResilientStreamBroker(RedisStreamBroker):
+    """The stream broker, consuming again by itself after Redis was away or restarted empty.
+
+    taskiq-redis reads with XREADGROUP and gives up on the first error: a Redis restart without
+    persistence drops the stream and its consumer group (NOGROUP), and a lost connection ends the
+    listener. Here the group is declared again and the read resumes with a capped backoff; jobs
+    whose messages were lost with Redis are re-sent from the jobs table (`cmms.jobs.recovery`).
+    """
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        delay = 0.1
+        while True:
+            try:
+                async for message in super().listen():
+                    delay = 0.1
+                    yield message
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                log.warning("job stream or consumer group missing (Redis restarted?); declaring it again")
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("job stream unreachable, retrying in %.1f s: %s", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            try:
+                await self._declare_consumer_group()
+            except RedisError:
+                pass  # still away: the next read fails and waits again
+
+
 def make_broker(redis_url: str) -> AsyncBroker:
-    return RedisStreamBroker(
+    return ResilientStreamBroker(
         redis_url,
         queue_name=QUEUE,
         consumer_group_name=GROUP,

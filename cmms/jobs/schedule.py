@@ -1,8 +1,9 @@
 """Periodic jobs and the stale-job sweeper; any number of schedulers may run, one acts per period.
 
-Each periodic job runs when its period slot (`floor(now / period)`) is claimed in Redis with
-SET NX, so two schedulers never run the same job twice in one period, and a scheduler that was
-down simply runs it at its next tick.
+Each periodic job runs when its period slot (`floor(now / period)`) is claimed in PostgreSQL
+(`periodic_runs`, a primary key on job and slot), so two schedulers never run the same job twice
+in one period, even across a Redis restart, and a scheduler that was down simply runs it at its
+next tick. Each scheduler also watches for a Redis that came back empty (`QueueRecovery`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import time
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from cmms.domain.jobs import JobIn, JobKind
 from cmms.domain.roles import Actor, Role
+from cmms.jobs.recovery import QueueRecovery
 from cmms.services import jobs as jobs_service
 from cmms.services import tenants as tenants_service
 from cmms.services.deps import Deps
@@ -62,25 +63,24 @@ class Scheduler:
         self.queued_timeout = queued_timeout
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.once()
-            except Exception:
-                log.exception("scheduler tick failed")
-            await asyncio.sleep(self.tick)
+        recovery = asyncio.create_task(QueueRecovery(self.deps, self.redis).run(), name="queue-recovery")
+        try:
+            while True:
+                try:
+                    await self.once()
+                except Exception:
+                    log.exception("scheduler tick failed")
+                await asyncio.sleep(self.tick)
+        finally:
+            recovery.cancel()
+            await asyncio.gather(recovery, return_exceptions=True)
 
     async def once(self, now: float | None = None) -> list[int]:
         """One tick: start due periodic jobs and re-send lost ones; returns the jobs started."""
         now = time.time() if now is None else now
         started: list[int] = []
         for job in self.jobs:
-            slot = int(now // job.period)
-            try:
-                mine = await self.redis.set(f"cmms:schedule:{job.name}:{slot}", "1", nx=True, ex=job.period * 2)
-            except RedisError:
-                log.warning("scheduler: Redis unavailable")
-                return started
-            if mine:
+            if await jobs_service.claim_period(self.deps, job.name, int(now // job.period)):
                 started += await self._start(job)
         for stale in await jobs_service.stale_jobs(self.deps, self.heartbeat_timeout, self.queued_timeout):
             log.info("re-sending job %s (%s)", stale["id"], stale["status"])

@@ -48,6 +48,7 @@ async def refresh(deps: Deps, refresh_token: str) -> dict[str, Any]:
             raise Unauthenticated("the refresh token is not valid")
         if row["rotated_at"] is not None:
             await sessions.revoke_family(cur, tenant_id, str(row["family_id"]))
+            revoked = await deps.revocations.record_session(cur, tenant_id, str(row["family_id"]))
             reused = True
         else:
             user = await users_repo.get(cur, tenant_id, row["user_id"])
@@ -56,13 +57,14 @@ async def refresh(deps: Deps, refresh_token: str) -> dict[str, Any]:
             await sessions.mark_rotated(cur, row["id"])
             return await _issue_pair(deps, cur, user, str(row["family_id"]))
     if reused:
-        await deps.revocations.revoke_session(str(row["family_id"]))
+        await deps.revocations.announce(revoked)
     raise Unauthenticated("the refresh token was already used; the session is revoked")
 
 
 async def logout(deps: Deps, actor: Actor, session_id: str) -> None:
     async with transaction(deps.pool, actor.tenant_id) as cur:
         await sessions.revoke_family(cur, actor.tenant_id, session_id)
+        revoked = await deps.revocations.record_session(cur, actor.tenant_id, session_id)
         # The event tells every node to drop this session's sockets.
         await record(
             cur,
@@ -75,12 +77,13 @@ async def logout(deps: Deps, actor: Actor, session_id: str) -> None:
                 SESSION_ENDED, {"user_id": actor.user_id, "session_id": session_id}, user_audience(actor.user_id or 0)
             ),
         )
-    await deps.revocations.revoke_session(session_id)
+    await deps.revocations.announce(revoked)
 
 
 async def authenticate(deps: Deps, bearer: str) -> tokens.AccessClaims:
     claims = deps.decoded_tokens.decode(deps.settings.jwt, deps.jwt_secret, bearer)
-    if await deps.revocations.is_revoked(claims.session_id, claims.actor.user_id, claims.issued_ms):
+    actor = claims.actor
+    if await deps.revocations.is_revoked(actor.tenant_id, claims.session_id, actor.user_id, claims.issued_ms):
         raise Unauthenticated("the session has ended; log in again")
     return claims
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cmms.cache.cache import Cache
-from cmms.cache.revoked import Revocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
 from cmms.search.base import SearchBackend
 from cmms.services.passwords import Passwords
 from cmms.services.queue import JobQueue
+from cmms.services.revocations import Revocations
 from cmms.services.tokens import DecodedTokens
 
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from cmms.db.pool import transaction
 from cmms.db.repos import jobs as repo
-from cmms.db.repos import tenants
+from cmms.db.repos import periodic, tenants
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cmms.domain.jobs import SYSTEM_ONLY, JobIn, JobKind, JobQuery, JobStatus, params_model
@@ -167,3 +167,20 @@ async def stale_jobs(deps: Deps, heartbeat_seconds: int, queued_seconds: int) ->
                 await repo.touch_queued(cur, job["id"])
                 found.append(job)
     return found
+
+
+async def queued_jobs(deps: Deps) -> list[dict[str, Any]]:
+    """Every queued job of every tenant and the system scope: what a lost queue must get back."""
+    found: list[dict[str, Any]] = []
+    async with transaction(deps.pool, None) as cur:
+        tenant_ids: list[int | None] = [None, *await tenants.all_ids(cur)]
+    for tenant_id in tenant_ids:
+        async with transaction(deps.pool, tenant_id) as cur:
+            found += await repo.queued(cur)
+    return found
+
+
+async def claim_period(deps: Deps, name: str, slot: int) -> bool:
+    """True for the one scheduler that runs periodic job `name` in period `slot`."""
+    async with transaction(deps.pool, None) as cur:
+        return await periodic.claim(cur, name, slot)

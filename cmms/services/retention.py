@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cmms.db.pool import Cursor, transaction
+from cmms.db.repos import periodic, revocations
 from cmms.db.repos import retention as repo
 from cmms.services.deps import Deps
 
@@ -91,3 +92,11 @@ async def jobs(
         if len(rows) < BATCH:
             return removed, files
         await progress(f"{removed} jobs")
+
+
+async def system_records(deps: Deps, *, dry_run: bool) -> dict[str, int]:
+    """Expired revocations (every tenant's) and period claims older than a week: small tables."""
+    if dry_run:
+        return {"revocations": 0, "periodic_runs": 0}
+    async with transaction(deps.pool, None) as cur:
+        return {"revocations": await revocations.purge(cur), "periodic_runs": await periodic.purge(cur, 7)}

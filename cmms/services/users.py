@@ -97,6 +97,7 @@ async def update(deps: Deps, actor: Actor, user_id: int, data: UserPatch, versio
         ends_sessions = password is not None or diff.get("active") == [True, False] or "role" in diff
         if ends_sessions:
             await sessions.revoke_user(cur, actor.tenant_id, user_id)
+            revoked = await deps.revocations.record_user(cur, actor.tenant_id, user_id)
         user = repo.public(row)
         if diff:
             await record(
@@ -109,5 +110,5 @@ async def update(deps: Deps, actor: Actor, user_id: int, data: UserPatch, versio
                 event=ev.Event(ev.USER_UPDATED, {**user, "changed": sorted(diff)}, ev.SUPERVISOR_ROOMS),
             )
     if ends_sessions:
-        await deps.revocations.revoke_user(user_id)
+        await deps.revocations.announce(revoked)
     return user

@@ -17,11 +17,12 @@ from redis.backoff import NoBackoff
 from cmms.api.app import make_app
 from cmms.cache.breaker import CLOSED, OPEN
 from cmms.cache.cache import Cache
-from cmms.cache.revoked import Revocations
+from cmms.cache.revoked import RedisRevocations
 from cmms.cache.throttle import LoginThrottle
 from cmms.domain.roles import Actor, Role
 from cmms.runtime import Runtime
 from cmms.services import assets as assets_service
+from cmms.services.revocations import Revocations
 from tests.integration.support import PASSWORD, Tenant, login, ok
 
 
@@ -126,7 +127,7 @@ async def without_redis(rt: Runtime) -> AsyncIterator[tuple[TestClient, Cache]]:
         redis=dead,
         cache=cache,
         throttle=LoginThrottle(dead, per_account=5, per_address=5, window=60),
-        revocations=Revocations(dead, 900),
+        revocations=Revocations(rt.deps.pool, RedisRevocations(dead), 900),
     )
     client = TestClient(TestServer(make_app(deps, rt.readiness)))
     await client.start_server()

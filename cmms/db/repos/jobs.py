@@ -122,3 +122,10 @@ async def requeue_stale(cur: Cursor, job_id: int, heartbeat_seconds: int) -> boo
 
 async def touch_queued(cur: Cursor, job_id: int) -> None:
     await cur.execute("UPDATE jobs SET updated_at = now() WHERE id = %s AND status = 'queued'", (job_id,))
+
+
+async def queued(cur: Cursor) -> list[dict[str, Any]]:
+    """Jobs waiting for a worker (some of them for their retry's time), in the current scope."""
+    return await fetchall(
+        cur, "SELECT id, tenant_id, run_after FROM jobs WHERE status = 'queued' AND NOT cancel_requested ORDER BY id"
+    )
