@@ -31,6 +31,7 @@ class DatabaseSettings:
     pool_min: int = 2
     pool_max: int = 20
     statement_timeout_ms: int = 15_000
+    connect_timeout: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 minsize=settings.database.pool_min,
                 maxsize=settings.database.pool_max,
                 statement_timeout_ms=settings.database.statement_timeout_ms,
+                connect_timeout=settings.database.connect_timeout,
             )
         )
         redis = aioredis.Redis.from_url(

@@ -24,6 +24,7 @@ STATUS: list[tuple[type[e.DomainError], int, str]] = [
     (e.Conflict, 409, "conflict"),
     (e.TooManyAttempts, 429, "too-many-attempts"),
     (e.Gone, 410, "gone"),
+    (e.Unavailable, 503, "unavailable"),
 ]
 TITLES = {
     400: "Bad request",
@@ -77,7 +78,7 @@ def from_exception(exc: BaseException, request_id: str) -> web.Response:
         for cls, status, kind in STATUS:
             if isinstance(exc, cls):
                 headers: dict[str, str] = {}
-                if isinstance(exc, e.TooManyAttempts):
+                if isinstance(exc, (e.TooManyAttempts, e.Unavailable)):
                     headers["Retry-After"] = str(exc.retry_after)
                 if isinstance(exc, e.Unauthenticated):
                     headers["WWW-Authenticate"] = 'Bearer realm="cmms"'
@@ -121,14 +122,14 @@ def _database_error(exc: psycopg2.Error, request_id: str) -> web.Response:
         )
     if isinstance(exc, (psycopg2.errors.CheckViolation, psycopg2.DataError)):
         return problem(422, "a value is out of the allowed range", kind="validation", request_id=request_id)
+    retry = {"Retry-After": "2"}
     if isinstance(exc, psycopg2.errors.QueryCanceled):
-        return problem(503, "the database took too long; try again", request_id=request_id)
+        return problem(503, "the database took too long; try again", request_id=request_id, headers=retry)
+    if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):  # a lost connection
+        log.warning("database unavailable: %s", exc)
+        return problem(503, "the database is unavailable; try again", request_id=request_id, headers=retry)
     log.exception("database error", exc_info=exc)
-    return problem(
-        503 if isinstance(exc, psycopg2.OperationalError) else 500,
-        "the database could not complete the request",
-        request_id=request_id,
-    )
+    return problem(500, "the database could not complete the request", request_id=request_id)
 
 
 def _constraint_field(constraint: str) -> str | None:

@@ -52,3 +52,11 @@ class TooManyAttempts(DomainError):
 
 class Gone(DomainError):
     """What was asked for no longer exists (events past retention): reload instead of replaying."""
+
+
+class Unavailable(DomainError):
+    """A dependency (the database) cannot answer now; the caller should retry after a while."""
+
+    def __init__(self, detail: str, retry_after: int = 2) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
