@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -22,11 +22,59 @@ from cmms.logs import setup_logging
 T = TypeVar("T")
 
 
+_CHOSEN = "cmms.location"  # ctx.meta key: --data-dir/--config as given at every level, innermost last
+
+
 def _settings(ctx: click.Context) -> Settings:
     return ctx.find_object(Settings)  # type: ignore[return-value]
 
 
-def run(coro_fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+def _location_options() -> list[click.Parameter]:
+    return [
+        click.Option(["--data-dir"], type=click.Path(file_okay=False), help="Where embedded servers and files live."),
+        click.Option(
+            ["--config", "config_file"], type=click.Path(dir_okay=False, exists=True), help="A TOML settings file."
+        ),
+    ]
+
+
+class LocatedCommand(click.Command):
+    """--data-dir and --config wherever people type them: before the command name or after it.
+
+    Every level records what it was given in the context chain; the innermost level wins, and
+    the command that finally runs builds the settings (and the logging) from the result.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.extend(_location_options())
+
+    def invoke(self, ctx: click.Context) -> Any:
+        chosen: dict[str, str] = ctx.meta.setdefault(_CHOSEN, {})
+        for name in ("data_dir", "config_file"):
+            value = ctx.params.pop(name, None)
+            if value is not None:
+                chosen[name] = value
+        if not isinstance(self, click.Group):
+            ctx.obj = resolve_settings(chosen)
+        return super().invoke(ctx)
+
+
+def resolve_settings(chosen: dict[str, str]) -> Settings:
+    try:
+        settings = load_settings(chosen.get("config_file"), data_dir=chosen.get("data_dir"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    setup_logging(settings.log.level, settings.log.format)
+    return settings
+
+
+class LocatedGroup(LocatedCommand, click.Group):
+    command_class = LocatedCommand
+    group_class = type  # nested groups are located too
+
+
+def run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
     """Run an async command; turn known errors into one line on stderr and exit status 1."""
 
     @wraps(coro_fn)
@@ -46,18 +94,12 @@ def run(coro_fn: Callable[..., Awaitable[T]]) -> Callable[..., T]:
     return wrapper
 
 
-@click.group()
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Where embedded servers and files live.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), help="A TOML settings file.")
-@click.pass_context
-def main(ctx: click.Context, data_dir: str | None, config_file: str | None) -> None:
-    """CMMS: work orders, assets, preventive maintenance and alerts."""
-    try:
-        settings = load_settings(config_file, data_dir=data_dir)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    setup_logging(settings.log.level, settings.log.format)
-    ctx.obj = settings
+@click.group(cls=LocatedGroup)
+def main() -> None:
+    """CMMS: work orders, assets, preventive maintenance and alerts.
+
+    --data-dir and --config go before the command name or after it (`cmms serve --data-dir D`).
+    """
 
 
 @main.command()
@@ -115,7 +157,11 @@ async def _until_signal(work: Awaitable[None]) -> None:
     from cmms.server import stop_tasks
 
     task = asyncio.ensure_future(work)
-    stopper = asyncio.ensure_future(stop.wait())
+
+    async def stopped() -> None:
+        await stop.wait()
+
+    stopper = asyncio.ensure_future(stopped())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     await stop_tasks([task, stopper])
 
