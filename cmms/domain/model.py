@@ -268,6 +268,7 @@ class PlanIn(Input):
     priority: Priority = Priority.MEDIUM
     next_due_at: Instant | None = None
     active: bool = True
+    procedure_id: Id | None = None
 
     @model_validator(mode="after")
     def _trigger_complete(self) -> PlanIn:
@@ -287,6 +288,7 @@ class PlanPatch(Input):
     priority: Priority | None = None
     next_due_at: Instant | None = None
     active: bool | None = None
+    procedure_id: Id | None = None
 
 
 def check_plan_trigger(
@@ -443,6 +445,7 @@ class Order(Resource):
     assignee_id: int | None
     requested_by: int | None
     plan_id: int | None
+    follow_up_of: int | None = None
     due_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
@@ -474,6 +477,7 @@ class Plan(Resource):
     next_due_meter: float | None
     last_done_at: datetime | None
     active: bool
+    procedure_id: int | None = None
 
 
 class Alert(Resource):

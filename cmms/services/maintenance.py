@@ -18,11 +18,12 @@ from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import assets as asset_repo
 from cmms.db.repos import maintenance as repo
 from cmms.db.repos import plans as plan_repo
+from cmms.db.repos import procedures as procedure_repo
 from cmms.domain import events as ev
 from cmms.domain import schedule, workflow
 from cmms.domain.model import OrderType, Severity
 from cmms.domain.roles import Actor
-from cmms.services import alerts, orders, readings
+from cmms.services import alerts, checklists, orders, readings
 from cmms.services.common import changed_fields, record
 from cmms.services.deps import Deps
 
@@ -171,7 +172,12 @@ async def create_pm_order(
         "plan_id": plan["id"],
         "due_at": due_at,
     }
-    return await orders.insert_recorded(cur, actor, values)
+    order = await orders.insert_recorded(cur, actor, values)
+    if plan.get("procedure_id") is not None:  # the plan's checklist comes with its order
+        procedure = await procedure_repo.find(cur, actor.tenant_id, plan["procedure_id"])
+        if procedure is not None:
+            await checklists.attach_in(cur, actor, order, procedure)
+    return order
 
 
 def overdue_key(plan_id: int, due_at: datetime) -> str:

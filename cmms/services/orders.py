@@ -7,9 +7,10 @@ from typing import Any
 from cmms.db import crud
 from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import orders as repo
+from cmms.db.repos import procedures as procedure_repo
+from cmms.domain import checklist, workflow
 from cmms.domain import events as ev
-from cmms.domain import workflow
-from cmms.domain.errors import Forbidden, NotFound, ValidationFailed
+from cmms.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cmms.domain.model import NoteIn, OrderIn, OrderPatch, OrderQuery, PageQuery, TransitionIn
 from cmms.domain.roles import Actor, Role
 from cmms.domain.workflow import OrderRef, Status
@@ -187,6 +188,10 @@ async def transition(
     async with mutation(deps, actor, "orders") as cur:
         current = await _visible(cur, actor, order_id, lock=True)
         workflow.check_transition(actor, _ref(current), data.to)
+        if data.to == Status.COMPLETED:
+            missing = await procedure_repo.missing_required(cur, actor.tenant_id, order_id)
+            if missing:
+                raise Conflict(checklist.missing_detail(missing), field="checklist")
         changes: dict[str, Any] = {"status": data.to}
         changes.update(workflow.transition_stamps(current, data.to, deps.clock()))
         row = await crud.update(cur, repo.TABLE, current, changes, version)

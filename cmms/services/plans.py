@@ -55,6 +55,7 @@ async def create(deps: Deps, actor: Actor, data: PlanIn) -> dict[str, Any]:
         asset = await assets.find(cur, actor.tenant_id, data.asset_id)
         if asset is None:
             raise ValidationFailed(f"asset {data.asset_id} not found", field="asset_id")
+        await _check_procedure(cur, actor.tenant_id, data.procedure_id)
         if data.trigger == "meter":
             assert data.meter is not None and data.meter_interval is not None  # PlanIn checked the trigger
             _check_meter(asset, data.meter)
@@ -86,6 +87,7 @@ async def update(deps: Deps, actor: Actor, plan_id: int, data: PlanPatch, versio
     async with mutation(deps, actor, "plans") as cur:
         current = await plans.get(cur, actor.tenant_id, plan_id, lock=True)
         crud.check_version(current, version)
+        await _check_procedure(cur, actor.tenant_id, changes.get("procedure_id"))
         merged = {**current, **changes}
         try:
             check_plan_trigger(merged["trigger"], merged["interval_days"], merged["meter"], merged["meter_interval"])
@@ -135,6 +137,12 @@ async def delete(deps: Deps, actor: Actor, plan_id: int, version: int | None) ->
             changes={"title": current["title"], "asset_id": current["asset_id"]},
             event=ev.Event(ev.PLAN_DELETED, {"id": plan_id, "asset_id": current["asset_id"]}, ev.STAFF_ROOMS),
         )
+
+
+async def _check_procedure(cur: Cursor, tenant_id: int, procedure_id: int | None) -> None:
+    """A plan's procedure is attached to every order it makes, so it must exist now."""
+    if procedure_id is not None and not await plans.procedure_exists(cur, tenant_id, procedure_id):
+        raise ValidationFailed(f"procedure {procedure_id} does not exist", field="procedure_id")
 
 
 def _check_meter(asset: dict[str, Any], meter: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from cmms.db.pool import transaction
+from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import assets, readings
 from cmms.domain.errors import ValidationFailed
 from cmms.domain.model import ReadingQuery, ReadingsIn, Severity
@@ -23,32 +23,39 @@ Page = tuple[list[dict[str, Any]], str | None]
 
 async def add(deps: Deps, actor: Actor, asset_id: int, data: ReadingsIn) -> list[dict[str, Any]]:
     require(actor, STAFF, "record meter readings")
-    now = deps.clock()
     async with mutation(deps, actor, "alerts") as cur:
         asset = await assets.get(cur, actor.tenant_id, asset_id)
-        meters = {m["name"]: m for m in asset["meters"]}
-        batch: list[tuple[str, float, datetime]] = []
-        for i, reading in enumerate(data.readings):
-            if reading.meter not in meters:
-                declared = ", ".join(sorted(meters)) or "none"
-                raise ValidationFailed(
-                    f"asset {asset_id} has no meter {reading.meter!r} (declared: {declared})",
-                    field=f"readings.{i}.meter",
-                )
-            at = now if reading.at is None else reading.at
-            batch.append((reading.meter, reading.value, at))
-        rows = await readings.insert_many(cur, actor.tenant_id, asset_id, batch)
-        await record(
-            cur,
-            actor,
-            action="readings",
-            entity="asset",
-            entity_id=asset_id,
-            changes={"count": len(rows), "meters": sorted({r["meter"] for r in rows})},
-        )
-        for message in breaches(rows, meters):
-            await alerts.trigger(cur, actor, asset=asset, kind="condition", severity=Severity.WARNING, message=message)
-        return rows
+        return await add_in(cur, actor, asset, data, deps.clock())
+
+
+async def add_in(
+    cur: Cursor, actor: Actor, asset: dict[str, Any], data: ReadingsIn, now: datetime
+) -> list[dict[str, Any]]:
+    """Record readings inside the caller's transaction (a checklist's meter item uses this too)."""
+    asset_id = asset["id"]
+    meters = {m["name"]: m for m in asset["meters"]}
+    batch: list[tuple[str, float, datetime]] = []
+    for i, reading in enumerate(data.readings):
+        if reading.meter not in meters:
+            declared = ", ".join(sorted(meters)) or "none"
+            raise ValidationFailed(
+                f"asset {asset_id} has no meter {reading.meter!r} (declared: {declared})",
+                field=f"readings.{i}.meter",
+            )
+        at = now if reading.at is None else reading.at
+        batch.append((reading.meter, reading.value, at))
+    rows = await readings.insert_many(cur, actor.tenant_id, asset_id, batch)
+    await record(
+        cur,
+        actor,
+        action="readings",
+        entity="asset",
+        entity_id=asset_id,
+        changes={"count": len(rows), "meters": sorted({r["meter"] for r in rows})},
+    )
+    for message in breaches(rows, meters):
+        await alerts.trigger(cur, actor, asset=asset, kind="condition", severity=Severity.WARNING, message=message)
+    return rows
 
 
 async def list_readings(deps: Deps, actor: Actor, asset_id: int, query: ReadingQuery) -> Page:

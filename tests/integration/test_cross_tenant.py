@@ -23,6 +23,7 @@ RESOURCE = {
     "plans": "plan",
     "alerts": "alert",
     "jobs": "job",
+    "procedures": "procedure",
 }
 # Valid bodies, so that a 404 cannot be a validation error in disguise.
 BODIES: dict[tuple[str, str], Any] = {
@@ -34,6 +35,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/orders/{id}/transition"): {"to": "cancelled"},
     ("POST", "/api/v1/orders/{id}/notes"): {"body": "taken over"},
     ("PATCH", "/api/v1/plans/{id}"): {"title": "taken over"},
+    ("PATCH", "/api/v1/procedures/{id}"): {"name": "taken over"},
+    ("POST", "/api/v1/orders/{id}/checklist"): {"procedure_id": 1},
+    ("PATCH", "/api/v1/orders/{id}/checklist/items/{item_id}"): {"value": True},
 }
 READ_BACK = {
     "plant": "/api/v1/plants/{}",
@@ -43,6 +47,7 @@ READ_BACK = {
     "plan": "/api/v1/plans/{}",
     "alert": "/api/v1/alerts/{}",
     "job": "/api/v1/jobs/{}",
+    "procedure": "/api/v1/procedures/{}",
 }
 
 
@@ -84,7 +89,21 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
     ok(await admin.post(f"/api/v1/assets/{asset['id']}/readings", [{"meter": "hours", "value": 5}]), 201)
     user = tenant.users["technician"]
     job = ok(await admin.post("/api/v1/jobs", {"kind": "exports", "params": {"entity": "assets"}}), 202)
-    return {"plant": plant, "asset": asset, "order": order, "plan": plan, "alert": alert, "user": user, "job": job}
+    items = [{"label": "A check", "type": "checkbox"}]
+    procedure = ok(await admin.post("/api/v1/procedures", {"name": "A procedure", "items": items}), 201)
+    checklist = ok(await admin.post(f"/api/v1/orders/{order['id']}/checklist", {"procedure_id": procedure["id"]}), 201)
+    sub = {"item_id": checklist["items"][0]["id"]}  # the other ids of nested routes, also A's
+    return {
+        "plant": plant,
+        "asset": asset,
+        "order": order,
+        "plan": plan,
+        "alert": alert,
+        "user": user,
+        "job": job,
+        "procedure": procedure,
+        "sub": sub,
+    }
 
 
 async def _snapshot(tenant: Tenant, kind: str, id_: int) -> dict[str, Any]:
@@ -98,6 +117,8 @@ async def test_other_tenants_ids_are_404(
     kind = family(path)
     target = a_records[kind]["id"]
     url = path.replace("{id}", str(target))
+    for name, value in a_records["sub"].items():
+        url = url.replace("{" + name + "}", str(value))
     if method == "GET" and not path.endswith("/result"):  # a queued job has no result yet
         ok(await tenant["admin"].get(url))  # A reads it first: a cache must not hand it to B
     before = await _snapshot(tenant, kind, target)

@@ -13,6 +13,7 @@ from cmms.api.routes import (
     orders,
     plans,
     plants,
+    procedures,
     search,
     users,
 )
@@ -26,6 +27,7 @@ ALL_TABLES: list[RouteTable] = [
     assets.routes,
     orders.routes,
     plans.routes,
+    procedures.routes,
     alerts.routes,
     audit.routes,
     search.routes,

@@ -7,13 +7,24 @@ from typing import Any
 from cmms.db import crud
 from cmms.db.pool import Cursor, fetchone
 from cmms.db.repos import tenants
+from cmms.domain.errors import NotFound
 from cmms.domain.model import OrderQuery
 
 TABLE = "work_orders"
 Page = tuple[list[dict[str, Any]], str | None]
 
 
-async def get(cur: Cursor, tenant_id: int, order_id: int, *, lock: bool = False) -> dict[str, Any]:
+async def get(
+    cur: Cursor, tenant_id: int, order_id: int, *, lock: bool = False, share: bool = False
+) -> dict[str, Any]:
+    """The order; `lock` takes it FOR UPDATE, `share` FOR SHARE (many recorders, no status change)."""
+    if share:
+        row = await fetchone(
+            cur, "SELECT * FROM work_orders WHERE tenant_id = %s AND id = %s FOR SHARE", (tenant_id, order_id)
+        )
+        if row is None:
+            raise NotFound(f"work order {order_id} not found")
+        return row
     return await crud.get(cur, TABLE, tenant_id, order_id, lock=lock)
 
 

@@ -27,3 +27,8 @@ async def has_orders(cur: Cursor, tenant_id: int, plan_id: int) -> bool:
         (tenant_id, plan_id),
     )
     return bool(row and row["used"])
+
+
+async def procedure_exists(cur: Cursor, tenant_id: int, procedure_id: int) -> bool:
+    row = await fetchone(cur, "SELECT id FROM procedures WHERE tenant_id = %s AND id = %s", (tenant_id, procedure_id))
+    return row is not None
