@@ -35,6 +35,7 @@ SearchMode = Literal["server", "fallback"]
 ALERT_SEVERITY = {"critical": "error", "warning": "warning", "info": "information"}
 NOTICE_SEVERITY = {"error": "error", "critical": "error", "warning": "warning"}
 VIEWS = ("orders", "assets", "alerts", "plans", "jobs", "kpis")
+PEOPLE_FIELDS = ("assignee_id", "requested_by", "by")  # who an order event names
 
 
 @dataclass
@@ -85,6 +86,7 @@ class CmmsApp(ReportsFailures, App[None]):
         self.live_signal: Signal[LiveEvent] = Signal(self, "live")
         self.reload_signal: Signal[None] = Signal(self, "reload")
         self.names_signal: Signal[None] = Signal(self, "names")  # more names known: redraw the rows
+        self._asked_for: set[int] = set()  # ids a reload of the directory did not know either
 
     # ---- session ------------------------------------------------------------------------------
 
@@ -136,6 +138,26 @@ class CmmsApp(ReportsFailures, App[None]):
         if directory is self.directory:
             self.names_signal.publish(None)
 
+    def learn_people(self, user_ids: Iterable[object]) -> None:
+        """Reload the directory when one of these ids has no name yet (a colleague added since
+        login: only supervisors receive `user:*` events), once per unknown id."""
+        directory = self.directory
+        if directory is None:
+            return
+        fresh = directory.unknown(user_ids) - self._asked_for
+        if fresh:
+            self._asked_for |= fresh
+            self.reload_people()
+
+    @work(exclusive=True, group="people", exit_on_error=False, name="loading names")
+    async def reload_people(self) -> None:
+        api, directory = self.api, self.directory
+        if api is None or directory is None:
+            return
+        await directory.load_people(api)
+        if directory is self.directory:
+            self.names_signal.publish(None)
+
     async def end_session(self, *, revoke: bool, message: str = "") -> None:
         """Back to the login screen; with `revoke`, log out on the server and forget the saved token."""
         from cmms_tui.screens.login import LoginScreen
@@ -148,6 +170,7 @@ class CmmsApp(ReportsFailures, App[None]):
             await self.pop_screen()
         await self.switch_screen(LoginScreen(self.options, message=message, resume=not revoke))
         self.live = self.api = self.directory = None  # after the screens that use them are gone
+        self._asked_for = set()
         self.conn = None
         if api is not None:
             if revoke:
@@ -182,6 +205,10 @@ class CmmsApp(ReportsFailures, App[None]):
         directory = self.directory
         if directory is not None and event.type in ("asset:created", "asset:updated") and "id" in event.data:
             directory.assets[int(event.data["id"])] = event.data  # type: ignore[assignment]
+        if directory is not None and event.type.startswith("user:"):
+            self.reload_people()
+        elif event.type.startswith("order:"):
+            self.learn_people(event.data.get(name) for name in PEOPLE_FIELDS)
         self.live_signal.publish(event)
         if event.replayed:
             return  # what happened while away is in the tables; no burst of stale toasts

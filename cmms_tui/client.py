@@ -28,6 +28,7 @@ from cmms_tui.models import (
     Me,
     Note,
     Order,
+    Person,
     Plan,
     Plant,
     Reading,
@@ -308,6 +309,11 @@ class ApiClient:
 
     async def users(self, role: str | None = None) -> list[User]:
         return await self._all(f"{API}/users", {"role": role})
+
+    async def people(self) -> list[Person]:
+        """The tenant's directory of names (every role may read it)."""
+        data = await self.request("GET", f"{API}/directory/users")
+        return cast(list[Person], data.get("items", []))
 
     async def all_assets(self, cap: int = 2000) -> list[Asset]:
         return await self._all(f"{API}/assets", cap=cap)

@@ -1,14 +1,15 @@
-"""Who and what the console knows by name: the caller, plants, colleagues (when the role may list
-them) and assets seen so far. Used to show names instead of ids."""
+"""Who and what the console knows by name: the caller, plants, the tenant's people and assets seen
+so far. Used to show names instead of ids; an id it does not know shows as `#id`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rich.text import Text
 
 from cmms_tui.client import ApiClient, ApiError
-from cmms_tui.models import STAFF, SUPERVISORS, Asset, Me, Plant, User
+from cmms_tui.models import STAFF, SUPERVISORS, Asset, Me, Person, Plant
 
 ASSET_PRELOAD = 2000  # names for the tables; beyond this, assets show by id until opened
 
@@ -17,7 +18,7 @@ ASSET_PRELOAD = 2000  # names for the tables; beyond this, assets show by id unt
 class Directory:
     me: Me
     plants: dict[int, Plant] = field(default_factory=dict)
-    users: dict[int, User] = field(default_factory=dict)
+    users: dict[int, Person] = field(default_factory=dict)
     assets: dict[int, Asset] = field(default_factory=dict)
 
     @property
@@ -42,11 +43,32 @@ class Directory:
         return user.get("name") or user["email"]
 
     async def load(self, api: ApiClient) -> None:
-        """Plants and (for supervisors) colleagues: small, needed before the first screen."""
+        """Plants and people: small, needed before the first screen."""
         self.plants = {p["id"]: p for p in await api.plants()}
-        if self.is_supervisor:
-            self.users = {u["id"]: u for u in await api.users()}
-        self.users[self.my_id] = self.me["user"]
+        await self.load_people(api)
+
+    async def load_people(self, api: ApiClient) -> None:
+        """Every name of the tenant; a server without the directory (404) leaves staff its user list."""
+        try:
+            people = await api.people()
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            people = [Person(id=u["id"], name=u["name"], role=u["role"], active=u["active"], email=u["email"])
+                      for u in (await api.users() if self.is_staff else [])]  # fmt: skip
+        users = {p["id"]: p for p in people}
+        me = self.me["user"]
+        users.setdefault(me["id"], Person(id=me["id"], name=me["name"], role=me["role"], active=True))
+        self.users = users
+
+    def unknown(self, user_ids: Iterable[object]) -> set[int]:
+        """The ids among these that have no name here yet (None and non-ids are ignored)."""
+        return {int(i) for i in user_ids if isinstance(i, int) and not isinstance(i, bool) and i not in self.users}
+
+    def technicians(self) -> list[Person]:
+        """Active technicians by name: who work can be assigned to."""
+        found = [p for p in self.users.values() if p["role"] == "technician" and p["active"]]
+        return sorted(found, key=lambda p: self.person_name(p["id"]).lower())
 
     async def load_assets(self, api: ApiClient) -> None:
         """Asset names for the tables; loaded after the first paint (may be many pages)."""
@@ -62,9 +84,10 @@ class Directory:
         if user_id == self.my_id:
             return Text("me", style="bold")
         user = self.users.get(user_id)
-        if user is None:
+        label = (user.get("name") or user.get("email")) if user is not None else None
+        if user is None or not label:
             return Text(f"#{user_id}", style="dim")
-        return Text(user.get("name") or user["email"], no_wrap=True, overflow="ellipsis")
+        return Text(label, style="" if user["active"] else "dim", no_wrap=True, overflow="ellipsis")
 
     def person_name(self, user_id: int | None) -> str:
         return self.person(user_id).plain

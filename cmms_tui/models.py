@@ -25,6 +25,16 @@ class User(TypedDict):
     active: bool
 
 
+class Person(TypedDict):
+    """One entry of GET /api/v1/directory/users: enough to show a name for an id."""
+
+    id: int
+    name: str | None
+    role: str
+    active: bool
+    email: NotRequired[str | None]  # staff see it, requesters do not
+
+
 class Tenant(TypedDict):
     id: int
     name: str

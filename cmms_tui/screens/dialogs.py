@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, SelectionL
 from textual.widgets.option_list import Option
 
 from cmms_tui.failures import ReportsFailures
-from cmms_tui.format import plain, status_label, transition_verb
+from cmms_tui.format import status_label, transition_verb
 from cmms_tui.models import ORDER_STATUSES, PRIORITIES, Order
 from cmms_tui.views.orders import SORTS, OrderFilter
 
@@ -222,7 +222,7 @@ class TransitionDialog(ModalScreen[tuple[str, str] | None]):
 
 
 class AssignDialog(ReportsFailures, ModalScreen[int | None]):
-    """Technicians from GET /api/v1/users?role=technician; 0 means 'unassign'."""
+    """Active technicians from the directory of people; 0 means 'unassign'."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = (
@@ -243,23 +243,17 @@ class AssignDialog(ReportsFailures, ModalScreen[int | None]):
             yield Static("enter assigns · esc cancels", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).loading = True
-        self.load()
-
-    @work(exit_on_error=False, name="loading technicians")
-    async def load(self) -> None:
         app = cast("CmmsApp", self.app)
-        assert app.api is not None
-        people = [u for u in await app.api.users(role="technician") if u["active"]]
+        assert app.directory is not None
         options = self.query_one(OptionList)
-        options.loading = False
         options.add_option(Option(Text("— nobody (unassign)", style="dim"), id="0"))
-        for user in sorted(people, key=lambda u: (u.get("name") or u["email"]).lower()):
-            label = plain(user.get("name") or user["email"])
+        ids = ["0"]
+        for user in app.directory.technicians():
+            label = app.directory.person(user["id"])
             if user["id"] == self.current:
                 label.append("  (current)", style="dim")
             options.add_option(Option(label, id=str(user["id"])))
-        ids = ["0", *[str(u["id"]) for u in sorted(people, key=lambda u: (u.get("name") or u["email"]).lower())]]
+            ids.append(str(user["id"]))
         options.highlighted = ids.index(str(self.current)) if str(self.current) in ids else 0
         options.focus()
 

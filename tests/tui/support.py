@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from textual.pilot import Pilot
@@ -16,6 +16,9 @@ from cmms_tui.app import CmmsApp, Options, make_app
 from cmms_tui.live import Backoff
 from cmms_tui.views.base import RecordsView
 from tests.tui.server import PASSWORD, TENANT, USERS, Server
+
+if TYPE_CHECKING:
+    from cmms_tui.screens.order_detail import OrderDetailScreen
 
 SIZE = (120, 40)
 
@@ -82,3 +85,18 @@ async def wait_until_live(pilot: Pilot[Any]) -> None:
 def row_titles(app: CmmsApp, name: str = "orders") -> list[str]:
     table = view(app, name).table
     return [str(table.models[row_id].get("title", "")) for row_id in table.order]
+
+
+async def open_order(pilot: Pilot[Any], app: CmmsApp, order_id: int) -> OrderDetailScreen:
+    """Select the order's row in the Orders view, press enter, and wait for the loaded detail."""
+    from cmms_tui.screens.order_detail import OrderDetailScreen
+
+    orders = view(app, "orders")
+    await wait_for(pilot, lambda: order_id in orders.table.models, what="the order row")
+    orders.table.move_cursor(row=orders.table.get_row_index(str(order_id)))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, OrderDetailScreen), what="the detail")
+    screen = app.screen
+    assert isinstance(screen, OrderDetailScreen)
+    await wait_for(pilot, lambda: screen.order is not None, what="the order to load")
+    return screen
