@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -14,6 +15,8 @@ def _default(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, (set, frozenset)):
         return sorted(value)
+    if isinstance(value, Decimal):  # money and quantities: exact decimal strings, never floats
+        return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 

@@ -5,7 +5,9 @@ Inputs forbid unknown fields, so a misspelt field is an error naming it instead 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -17,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -117,11 +120,32 @@ class UserIn(Input):
     password: Password
 
 
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$"
+_MONEY = re.compile(MONEY_PATTERN)
+
+
+def _money_string(value: Any) -> Any:
+    """Money is a decimal string ("1234.50"): never a JSON number, never negative, two places at most."""
+    if not isinstance(value, str):
+        raise ValueError('money is a decimal string such as "12.50", not a JSON number')
+    if not _MONEY.match(value):
+        raise ValueError('money is a non-negative decimal string with at most two decimal places, e.g. "12.50"')
+    return value
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money_string),
+    WithJsonSchema({"type": "string", "pattern": MONEY_PATTERN, "examples": ["45.00"]}),
+]
+
+
 class UserPatch(Input):
     name: Name | None = None
     role: Role | None = None
     active: bool | None = None
     password: Password | None = None
+    hourly_rate: Money | None = None
 
 
 # ---- plants and assets ------------------------------------------------------------------------
@@ -384,6 +408,7 @@ class User(BaseModel):
     name: str | None
     role: Role
     active: bool
+    hourly_rate: str | None = None
     created_at: datetime
     updated_at: datetime
     version: int

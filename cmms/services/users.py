@@ -10,9 +10,9 @@ from cmms.db.repos import events as events_repo
 from cmms.db.repos import sessions, tenants
 from cmms.db.repos import users as repo
 from cmms.domain import events as ev
-from cmms.domain.errors import Conflict, NotFound
+from cmms.domain.errors import Conflict, NotFound, ValidationFailed
 from cmms.domain.model import UserIn, UserPatch, UserQuery
-from cmms.domain.roles import STAFF, Actor, Role
+from cmms.domain.roles import STAFF, SUPERVISORS, Actor, Role
 from cmms.services.common import changed_fields, patch_values, record, require
 from cmms.services.deps import Deps
 
@@ -76,8 +76,8 @@ async def create(deps: Deps, actor: Actor, data: UserIn) -> dict[str, Any]:
 
 
 async def update(deps: Deps, actor: Actor, user_id: int, data: UserPatch, version: int | None) -> dict[str, Any]:
-    require(actor, {Role.ADMIN}, "manage users")
     changes = patch_values(data)
+    require(actor, SUPERVISORS if set(changes) == {"hourly_rate"} else {Role.ADMIN}, "manage users")
     if changes.get("active") is False and user_id == actor.user_id:
         raise Conflict("you cannot deactivate yourself", field="active")
     if changes.get("role") not in (None, Role.ADMIN) and user_id == actor.user_id:
@@ -90,6 +90,8 @@ async def update(deps: Deps, actor: Actor, user_id: int, data: UserPatch, versio
             changes.pop(key)
     async with transaction(deps.pool, actor.tenant_id) as cur:
         current = await repo.get(cur, actor.tenant_id, user_id, lock=True)
+        if changes.get("hourly_rate") is not None and changes.get("role", current["role"]) == Role.REQUESTER:
+            raise ValidationFailed("requesters record no time, so they have no hourly rate", field="hourly_rate")
         row = await crud.update(cur, "users", current, changes, version)
         diff = changed_fields(current, row, [k for k in changes if k != "password_hash"])
         if password is not None:

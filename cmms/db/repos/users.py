@@ -11,8 +11,11 @@ PUBLIC = ("id", "email", "name", "role", "active", "created_at", "updated_at", "
 
 
 def public(row: dict[str, Any]) -> dict[str, Any]:
-    """A user as the API shows it: never the password hash."""
-    return {k: row[k] for k in PUBLIC}
+    """A user as the API shows it: never the password hash; the hourly rate as a money string."""
+    out = {k: row[k] for k in PUBLIC}
+    rate = row.get("hourly_rate")
+    out["hourly_rate"] = None if rate is None else f"{rate:.2f}"
+    return out
 
 
 async def by_email(cur: Cursor, tenant_id: int, email: str) -> dict[str, Any] | None:
