@@ -8,11 +8,13 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, AsyncBroker, AsyncTaskiqDecoratedTask, TaskiqDepends, TaskiqState
-from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
+from taskiq_redis import RedisStreamBroker
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +60,19 @@ def make_broker(redis_url: str) -> AsyncBroker:
         redis_url,
         queue_name=QUEUE,
         consumer_group_name=GROUP,
+        # A group declared on a stream that already has entries (Redis came back empty and a job
+        # was sent before any worker declared the group again) starts at its beginning, not at
+        # its end, so those jobs are read; a duplicate delivery is harmless (claims by job id).
+        consumer_id="0",
         maxlen=100_000,
         idle_timeout=IDLE_MS,
         unacknowledged_lock_timeout=30,
         xread_block=1000,
-    ).with_result_backend(RedisAsyncResultBackend(redis_url, result_ex_time=3600))
+        # A pooled connection that Redis closed (a restart) is retried on a new one, not failed.
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        socket_connect_timeout=2.0,
+    )  # no taskiq result backend: the jobs row is the record of every outcome
 
 
 def register_run_job(broker: AsyncBroker) -> AsyncTaskiqDecoratedTask[Any, Any]:

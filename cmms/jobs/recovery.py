@@ -62,7 +62,7 @@ class QueueRecovery:
             if due > now:
                 await self.delayed.add(job["id"], job["tenant_id"], due)
             else:
-                await jobs_service.submit(self.deps, job["id"], job["tenant_id"])
+                await self.deps.jobs.submit(job["id"], job["tenant_id"])  # raises: the check runs again
         if jobs:
             log.warning("job queue found empty; re-sent queued jobs from the table", extra={"jobs": len(jobs)})
         return len(jobs)
