@@ -106,7 +106,11 @@ class EventSettings:
 @dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
-    format: str = "json"
+    format: str = "auto"  # auto: text at a terminal, JSON otherwise
+
+    def __post_init__(self) -> None:
+        if self.format not in ("auto", "json", "text"):
+            raise ConfigError(f"setting [log] format: expected auto, json or text, got {self.format!r}")
 
 
 @dataclass(frozen=True)

