@@ -253,21 +253,16 @@ def user_create(
 @click.pass_context
 def demo(ctx: click.Context) -> None:
     """Seed a demo tenant (two plants, ~60 assets, PM plans, 40 orders, one user per role); print logins."""
-    from cmms.demo import TENANT, seed_demo
+    from cmms.demo import seed_demo, summary
     from cmms.runtime import open_runtime
+    from cmms.welcome import reach_url
 
     @run
     async def go() -> None:
         settings = _settings(ctx)
         async with open_runtime(settings) as rt:
             logins = await seed_demo(rt.deps)
-        click.echo(f"demo tenant '{TENANT}' created. Logins (tenant {TENANT}):")
-        for login in logins:
-            click.echo(f"  {login['role']:<11} {login['email']:<28} {login['password']}")
-        base = f"http://{settings.server.host}:{settings.server.port}"
-        click.echo(
-            f'Log in: curl -s {base}/api/v1/auth/login -d \'{{"tenant": "{TENANT}", "email": ..., "password": ...}}\''
-        )
+        click.echo("\n".join(summary(logins, reach_url(settings))))
 
     go()
 

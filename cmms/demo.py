@@ -12,8 +12,10 @@ from cmms.domain.roles import Actor, Role
 from cmms.domain.workflow import Status
 from cmms.services import assets, orders, plans, plants, tenants, users
 from cmms.services.deps import Deps
+from cmms.welcome import tui_command
 
 TENANT = "demo"
+CONSOLE_EMAIL = "tess@demo.cmms.local"  # the technician whom the printed cmms-tui line logs in
 SITES = [("Riverside Plant", "RIV", "12 Quay Road"), ("Hillcrest Plant", "HIL", "4 Ridge Avenue")]
 LINES = ["Bottling Line", "Packaging Line"]
 MACHINES = [
@@ -189,3 +191,18 @@ async def seed_demo(deps: Deps) -> list[dict[str, str]]:
             actor = tech if to in (Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED) else manager
             await orders.transition(deps, actor, order["id"], TransitionIn(to=to), None)
     return logins
+
+
+def summary(logins: list[dict[str, str]], url: str) -> list[str]:
+    """What `cmms demo` prints: the logins, then the exact command lines to log in with."""
+    lines = [f"demo tenant '{TENANT}' created. Logins (tenant {TENANT}):"]
+    lines += [f"  {login['role']:<11} {login['email']:<28} {login['password']}" for login in logins]
+    technician = next((x["email"] for x in logins if x["role"] == Role.TECHNICIAN.value), CONSOLE_EMAIL)
+    lines += [
+        "Log in with the technicians' console (it asks for the password):",
+        f"  {tui_command(url, TENANT, technician)}",
+        "or with the API:",
+        f"  curl -s {url}/api/v1/auth/login -H 'Content-Type: application/json' \\",
+        f'    -d \'{{"tenant": "{TENANT}", "email": "{technician}", "password": "..."}}\'',
+    ]
+    return lines

@@ -12,11 +12,14 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from cmms import demo
 from cmms.api.app import make_app
 from cmms.config import Settings
 from cmms.realtime.outbox import OutboxRelay, cache_handler, email_handler, search_handler, socket_handler
 from cmms.realtime.server import Realtime
 from cmms.runtime import Runtime, open_runtime
+from cmms.services import tenants
+from cmms.welcome import cmms_command, reach_url, tui_command
 
 log = logging.getLogger("cmms.server")
 
@@ -71,6 +74,38 @@ async def stop_tasks(tasks: list[asyncio.Task[None]], attempts: int = 20) -> Non
             log.warning("background task %s ended with %r", task.get_name(), task.exception())
 
 
+def _starting(settings: Settings) -> None:
+    data_dir = settings.data_dir
+    new = not settings.database.url and not (data_dir / "postgres" / "PG_VERSION").exists()
+    note = " (a new data dir: setting up PostgreSQL takes a few seconds)" if new else ""
+    log.info(f"cmms starting with data in {data_dir}{note}", extra={"data_dir": str(data_dir)})
+
+
+async def _welcome(rt: Runtime, listen_url: str, startup_s: float) -> None:
+    """The first screen: where it listens, where its data is, how to stop it, what to do next."""
+    settings = rt.settings
+    url = reach_url(settings)
+    log.info(
+        f"cmms listening on {listen_url} (ready in {startup_s} s)",
+        extra={"listen": listen_url, "url": url, "startup_s": startup_s},
+    )
+    postgres = "external" if settings.database.url else "embedded"
+    redis = "external" if settings.redis.url else "embedded"
+    logs = f"{rt.data_dir}/logs"
+    where = f"embedded PostgreSQL and Redis, their logs in {logs}" if postgres == redis == "embedded" else ""
+    log.info(
+        f"data in {rt.data_dir} ({where or f'PostgreSQL {postgres}, Redis {redis}'})",
+        extra={"data_dir": str(rt.data_dir), "postgres": postgres, "redis": redis},
+    )
+    log.info("stop with Ctrl-C (or SIGTERM)")
+    if await tenants.all_ids(rt.deps):
+        log.info(f"console: cmms-tui --server {url}; API: {url}/api/v1, described at {url}/api/openapi.json")
+        return
+    log.info(f"no tenant yet. Next, in another terminal: {cmms_command(settings, 'demo')} (a demo tenant and logins)")
+    log.info(f"or a tenant of your own: {cmms_command(settings, 'tenant', 'create', 'NAME')}, then cmms user create")
+    log.info(f"then log in with the console: {tui_command(url, demo.TENANT, demo.CONSOLE_EMAIL)}")
+
+
 async def serve(settings: Settings, started: float | None = None) -> None:
     started = started or time.perf_counter()
     stop = asyncio.Event()
@@ -78,16 +113,10 @@ async def serve(settings: Settings, started: float | None = None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     host, port = settings.server.host, settings.server.port
+    _starting(settings)
     async with open_runtime(settings) as rt, running(rt, host, port):
-        log.info(
-            "cmms ready",
-            extra={
-                "url": f"http://{host}:{port}",
-                "data_dir": str(rt.data_dir),
-                "embedded": settings.embedded,
-                "startup_s": round(time.perf_counter() - started, 2),
-            },
-        )
+        listen_host = f"[{host}]" if ":" in host else host
+        await _welcome(rt, f"http://{listen_host}:{port}", round(time.perf_counter() - started, 2))
         gc.freeze()  # start-up objects are long-lived: keep them out of every collection
         await stop.wait()
         log.info("shutting down: no new connections, finishing requests in flight")
