@@ -38,6 +38,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/procedures/{id}"): {"name": "taken over"},
     ("POST", "/api/v1/orders/{id}/checklist"): {"procedure_id": 1},
     ("PATCH", "/api/v1/orders/{id}/checklist/items/{item_id}"): {"value": True},
+    ("POST", "/api/v1/orders/{id}/timer/start"): {"category": "normal"},
+    ("POST", "/api/v1/orders/{id}/time"): {"minutes": 30},
+    ("POST", "/api/v1/orders/{id}/costs"): {"category": "other", "amount": "1.00"},
 }
 READ_BACK = {
     "plant": "/api/v1/plants/{}",
@@ -92,7 +95,10 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
     items = [{"label": "A check", "type": "checkbox"}]
     procedure = ok(await admin.post("/api/v1/procedures", {"name": "A procedure", "items": items}), 201)
     checklist = ok(await admin.post(f"/api/v1/orders/{order['id']}/checklist", {"procedure_id": procedure["id"]}), 201)
-    sub = {"item_id": checklist["items"][0]["id"]}  # the other ids of nested routes, also A's
+    entry = ok(await admin.post(f"/api/v1/orders/{order['id']}/time", {"minutes": 30}), 201)
+    cost = ok(await admin.post(f"/api/v1/orders/{order['id']}/costs", {"category": "other", "amount": "1.00"}), 201)
+    # the other ids of nested routes, also A's
+    sub = {"item_id": checklist["items"][0]["id"], "entry_id": entry["id"], "cost_id": cost["id"]}
     return {
         "plant": plant,
         "asset": asset,

@@ -15,6 +15,7 @@ from cmms.api.routes import (
     plants,
     procedures,
     search,
+    time_cost,
     users,
 )
 from cmms.api.routing import RouteTable
@@ -28,6 +29,7 @@ ALL_TABLES: list[RouteTable] = [
     orders.routes,
     plans.routes,
     procedures.routes,
+    time_cost.routes,
     alerts.routes,
     audit.routes,
     search.routes,

@@ -6,7 +6,7 @@ from typing import Any
 
 from cmms.db.pool import Cursor, fetchall, fetchone
 
-COLUMNS = "id, name, display_name, created_at"
+COLUMNS = "id, name, display_name, currency, created_at"
 
 
 async def by_name(cur: Cursor, name: str) -> dict[str, Any] | None:
