@@ -20,6 +20,9 @@ from typing import Any, TextIO
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 FORMATS = ("auto", "json", "text")
+# An extra field with the sentence a person reads instead of the message, for records whose
+# message machines match on (`cmms ready`); JSON lines leave it out, like every `_` field.
+FOR_PEOPLE = "_for_people"
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 # Routine INFO lines of the background machinery: useful in a log store, noise on a person's screen.
 _BACKGROUND = ("taskiq", "cmms.jobs", "cmms.db.migrate")
@@ -61,7 +64,7 @@ class TextFormatter(logging.Formatter):
         self.colour = colour
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        message = getattr(record, FOR_PEOPLE, None) or record.getMessage()
         level = f"{_LEVELS.get(record.levelname, record.levelname):<5}"
         if self.colour:
             level = f"\033[{_COLOURS.get(record.levelname, '0')}m{level}\033[0m"

@@ -15,6 +15,7 @@ from aiohttp import web
 from cmms import demo
 from cmms.api.app import make_app
 from cmms.config import Settings
+from cmms.logs import FOR_PEOPLE
 from cmms.realtime.outbox import OutboxRelay, cache_handler, email_handler, search_handler, socket_handler
 from cmms.realtime.server import Realtime
 from cmms.runtime import Runtime, open_runtime
@@ -86,8 +87,13 @@ async def _welcome(rt: Runtime, listen_url: str, startup_s: float) -> None:
     settings = rt.settings
     url = reach_url(settings)
     log.info(
-        f"cmms listening on {listen_url} (ready in {startup_s} s)",
-        extra={"listen": listen_url, "url": url, "startup_s": startup_s},
+        "cmms ready",
+        extra={
+            "listen": listen_url,
+            "url": url,
+            "startup_s": startup_s,
+            FOR_PEOPLE: f"cmms listening on {listen_url} (ready in {startup_s} s)",
+        },
     )
     postgres = "external" if settings.database.url else "embedded"
     redis = "external" if settings.redis.url else "embedded"

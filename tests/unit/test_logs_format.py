@@ -10,7 +10,7 @@ import re
 import pytest
 
 from cmms.config import ConfigError, load_settings
-from cmms.logs import JsonFormatter, TextFormatter, choose_format, make_handler, request_id_var, use_colour
+from cmms.logs import FOR_PEOPLE, JsonFormatter, TextFormatter, choose_format, make_handler, request_id_var, use_colour
 
 TEXT_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO |WARN |ERROR|FATAL) \S")
 
@@ -77,6 +77,14 @@ def test_a_field_the_message_already_shows_is_left_out() -> None:
     url = "http://127.0.0.1:8080"
     line = TextFormatter().format(record(f"listening on {url} (ready in 2.5 s)", url=url, startup_s=2.5, port=80))
     assert line.endswith(f"listening on {url} (ready in 2.5 s) port=80")
+
+
+def test_a_sentence_for_people_replaces_the_message_in_text_only() -> None:
+    rec = record("cmms ready", url="http://h:1", startup_s=1.5, **{FOR_PEOPLE: "listening on http://h:1"})
+    assert TextFormatter().format(rec).endswith(" INFO  listening on http://h:1 startup_s=1.5")
+    entry = json.loads(JsonFormatter().format(rec))
+    assert entry["msg"] == "cmms ready"
+    assert FOR_PEOPLE not in entry
 
 
 def test_text_carries_the_request_id_and_foreign_logger_names() -> None:
