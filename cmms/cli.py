@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -20,6 +21,7 @@ from cmms.domain.roles import Actor, Role
 from cmms.logs import setup_logging
 
 T = TypeVar("T")
+log = logging.getLogger("cmms.cli")
 
 
 _CHOSEN = "cmms.location"  # ctx.meta key: --data-dir/--config as given at every level, innermost last
@@ -128,6 +130,8 @@ def worker(ctx: click.Context, concurrency: int | None) -> None:
     @run
     async def go() -> None:
         async with open_runtime(_settings(ctx)) as rt:
+            count = concurrency or rt.settings.jobs.concurrency
+            log.info("job workers running; stop with Ctrl-C", extra={"concurrency": count})
             await _until_signal(rt.run_workers(concurrency))
 
     go()
@@ -142,6 +146,7 @@ def scheduler(ctx: click.Context) -> None:
     @run
     async def go() -> None:
         async with open_runtime(_settings(ctx)) as rt:
+            log.info("scheduler running; stop with Ctrl-C")
             await _until_signal(rt.scheduler().run())
 
     go()

@@ -25,7 +25,7 @@ FORMATS = ("auto", "json", "text")
 FOR_PEOPLE = "_for_people"
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 # Routine INFO lines of the background machinery: useful in a log store, noise on a person's screen.
-_BACKGROUND = ("taskiq", "cmms.jobs", "cmms.db.migrate")
+_BACKGROUND = ("taskiq", "cmms.jobs.schedule", "cmms.db.migrate")
 _LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "ERROR": "ERROR", "CRITICAL": "FATAL"}
 _COLOURS = {"DEBUG": "2", "INFO": "32", "WARNING": "33", "ERROR": "31", "CRITICAL": "1;31"}
 _BARE = re.compile(r"[^\s\"'=]+")
