@@ -24,9 +24,10 @@ The rules (the period is half-open: from <= t < to):
   meter plan) get no grace, so due_at itself is the deadline. Completed after the deadline: late.
   Not completed and the deadline has passed (as of the report): missed. Not completed and the
   deadline is still ahead: pending, left out. Compliance = on time / (on time + late + missed).
-- Planned-maintenance percentage: no labour hours are recorded, so it is a share of *order
-  counts*: preventive + inspection orders / all orders completed in the period (status completed
-  or closed, completed_at in the period) x 100.
+- Planned-maintenance percentage: by labour hours when time is recorded in the period
+  (`cmms.domain.kpi_labour`, SMRP); otherwise, the fallback, a share of *order counts*:
+  preventive + inspection orders / all orders completed in the period (status completed or
+  closed, completed_at in the period) x 100. `basis` says which one a result used; MTTR too.
 - Backlog: orders approved but not done (open, in_progress, on_hold) now, whatever the period,
   each estimated from its priority (low 2 h, medium 4 h, high 6 h, critical 8 h). Crew-weeks =
   backlog hours / (active technicians x 40 h); none when there is no active technician.
@@ -38,13 +39,31 @@ The rules (the period is half-open: from <= t < to):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from cmms.domain.errors import ValidationFailed
+from cmms.domain.kpi_labour import LabourInputs, labour_cost, mttr_from_repair_time, planned_by_hours
+from cmms.domain.kpi_results import BACKLOG as BACKLOG  # re-exported: the rules' status sets
+from cmms.domain.kpi_results import DONE as DONE
+from cmms.domain.kpi_results import (
+    HOURS_BY_PRIORITY,
+    PLANNED_TYPES,
+    AssetDowntime,
+    AssetMtbf,
+    Backlog,
+    Mtbf,
+    Mttr,
+    OrderCounts,
+    PeriodOut,
+    PlannedShare,
+    PmCompliance,
+)
+from cmms.domain.kpi_results import REPAIR_TYPES as REPAIR_TYPES
+from cmms.domain.kpi_results import Kpis as Kpis
 from cmms.domain.model import Criticality, Id, Input, Instant, OrderType
 from cmms.domain.workflow import Status
 
@@ -55,37 +74,6 @@ MAX_DAYS = 3660  # ten years: the longest period one request may cover
 PM_GRACE = 0.10  # share of the plan interval allowed after due_at
 CREW_WEEK_HOURS = 40.0  # hours one technician works in a week
 TOP_ASSETS = 10
-
-DONE = frozenset({Status.COMPLETED, Status.CLOSED})
-BACKLOG = frozenset({Status.OPEN, Status.IN_PROGRESS, Status.ON_HOLD})
-REPAIR_TYPES = frozenset({OrderType.CORRECTIVE, OrderType.EMERGENCY})
-PLANNED_TYPES = frozenset({OrderType.PREVENTIVE, OrderType.INSPECTION})
-HOURS_BY_PRIORITY: dict[Criticality, float] = {
-    Criticality.LOW: 2.0,
-    Criticality.MEDIUM: 4.0,
-    Criticality.HIGH: 6.0,
-    Criticality.CRITICAL: 8.0,
-}
-
-MTTR_RULE = (
-    "total downtime of corrective and emergency orders completed (or closed) in the period / their number, in hours"
-)
-MTBF_RULE = (
-    "(observed hours x non-retired assets in scope - downtime of orders completed on them in the period)"
-    " / corrective and emergency orders completed on them in the period"
-)
-PM_RULE = (
-    "preventive orders due in the period, completed no later than due_at + 10% of the plan's interval_days"
-    " (no grace without a calendar interval) / on time + late + missed; orders whose deadline is still ahead"
-    " are pending and left out"
-)
-PLANNED_RULE = "preventive + inspection orders / all orders completed in the period (order counts; no labour hours)"
-BACKLOG_RULE = (
-    "open, in-progress and on-hold orders now, at low 2 h, medium 4 h, high 6 h, critical 8 h each;"
-    " crew-weeks = hours / (active technicians x 40 h)"
-)
-COUNTS_RULE = "orders created in the period, by their current status, priority and type"
-DOWNTIME_RULE = "downtime of orders of any type completed in the period, per asset"
 
 
 # ---- the period ---------------------------------------------------------------------------------
@@ -133,104 +121,7 @@ def resolve_period(start: datetime | None, end: datetime | None, now: datetime, 
     return Period(start, end, now)
 
 
-# ---- results --------------------------------------------------------------------------------------
-
-
-class Result(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-
-class PeriodOut(Result):
-    from_: datetime = Field(serialization_alias="from")
-    to: datetime
-    as_of: datetime
-    observed_hours: float
-    plant_id: int | None
-
-
-class Mttr(Result):
-    hours: float | None
-    repairs: int
-    repair_hours: float
-    rule: str = MTTR_RULE
-
-
-class AssetMtbf(Result):
-    asset_id: int
-    name: str
-    failures: int
-    downtime_hours: float
-    operating_hours: float
-    mtbf_hours: float
-
-
-class Mtbf(Result):
-    hours: float | None
-    failures: int
-    operating_hours: float
-    assets: int
-    by_asset: list[AssetMtbf]
-    rule: str = MTBF_RULE
-
-
-class PmCompliance(Result):
-    percent: float | None
-    on_time: int
-    late: int
-    missed: int
-    pending: int
-    considered: int
-    rule: str = PM_RULE
-
-
-class PlannedShare(Result):
-    percent: float | None
-    planned: int
-    total: int
-    basis: str = "order counts"
-    rule: str = PLANNED_RULE
-
-
-class Backlog(Result):
-    orders: int
-    hours: float
-    technicians: int
-    crew_hours_per_week: float
-    crew_weeks: float | None
-    by_priority: dict[str, int]
-    hours_per_order: dict[str, float] = Field(default_factory=lambda: {str(k): v for k, v in HOURS_BY_PRIORITY.items()})
-    rule: str = BACKLOG_RULE
-
-
-class OrderCounts(Result):
-    total: int
-    by_status: dict[str, int]
-    by_priority: dict[str, int]
-    by_type: dict[str, int]
-    rule: str = COUNTS_RULE
-
-
-class AssetDowntime(Result):
-    asset_id: int
-    name: str
-    downtime_hours: float
-    orders: int
-
-
-class Kpis(Result):
-    period: PeriodOut
-    mttr: Mttr
-    mtbf: Mtbf
-    pm_compliance: PmCompliance
-    planned_percentage: PlannedShare
-    backlog: Backlog
-    orders: OrderCounts
-    top_assets_by_downtime: list[AssetDowntime]
-    downtime_rule: str = DOWNTIME_RULE
-
-    def as_json(self) -> dict[str, Any]:
-        """The wire form: `from` for the period start, RFC 3339 times."""
-        return self.model_dump(mode="json", by_alias=True)
+# ---- results ------------------------------------------------------------------------------------------
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
@@ -429,6 +320,7 @@ class KpiInputs:
     preventive: Sequence[Row]  # preventive orders due in the period: status, due_at, completed_at, interval_days
     assets: int  # non-retired assets in scope
     technicians: int  # active technicians of the tenant
+    labour: LabourInputs = field(default_factory=LabourInputs)  # recorded time; none: the fallbacks apply
 
 
 def compute(data: KpiInputs) -> Kpis:
@@ -441,11 +333,12 @@ def compute(data: KpiInputs) -> Kpis:
             observed_hours=round(period.observed_hours, 2),
             plant_id=data.plant_id,
         ),
-        mttr=mttr(data.completed, period),
+        mttr=mttr_from_repair_time(data.labour.repairs) or mttr(data.completed, period),
         mtbf=mtbf(data.completed, data.assets, period),
         pm_compliance=pm_compliance(data.preventive, period),
-        planned_percentage=planned_percentage(data.completed, period),
+        planned_percentage=planned_by_hours(data.labour.entries, period) or planned_percentage(data.completed, period),
         backlog=backlog(data.open_orders, data.technicians),
         orders=order_counts(data.created, period),
         top_assets_by_downtime=top_assets_by_downtime(data.completed, period),
+        labour_cost=labour_cost(data.labour.entries, period, data.labour.currency),
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from cmms.db.pool import transaction
+from cmms.db.repos import kpi_labour as labour_repo
 from cmms.db.repos import kpis as repo
 from cmms.domain import kpi
 from cmms.domain.errors import ValidationFailed
@@ -28,4 +30,5 @@ async def compute(
         if plant_id is not None and not await repo.plant_exists(cur, actor.tenant_id, plant_id):
             raise ValidationFailed(f"plant {plant_id} does not exist", field="plant_id")
         data = await repo.inputs(cur, actor.tenant_id, period, plant_id)
-    return kpi.compute(data)
+        labour = await labour_repo.inputs(cur, actor.tenant_id, period, plant_id)
+    return kpi.compute(replace(data, labour=labour))

@@ -9,7 +9,6 @@ temporary name; the runner renames it once the job completes, and deletes it oth
 from __future__ import annotations
 
 import asyncio
-import html
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,21 @@ import orjson
 
 from cmms.domain.jobs import ReportParams
 from cmms.domain.kpi import Kpis
+from cmms.domain.kpi_results import PlannedShare
 from cmms.jobs.context import JobContext, JobResult
+from cmms.jobs.tasks import report_labour
+from cmms.jobs.tasks.report_format import (
+    count,
+    esc,
+    html_table,
+    label,
+    md,
+    md_table,
+    number,
+    plant_label,
+    shorten,
+    when,
+)
 from cmms.services import kpis, plants
 
 TITLE = "Maintenance KPI report"
@@ -69,6 +82,10 @@ def summary(result: Kpis, fmt: str) -> dict[str, Any]:
         "mtbf_hours": result.mtbf.hours,
         "pm_compliance_percent": result.pm_compliance.percent,
         "planned_percent": result.planned_percentage.percent,
+        "planned_basis": result.planned_percentage.basis,
+        "mttr_basis": result.mttr.basis,
+        "labour_hours": result.labour_cost.hours,
+        "labour_cost": result.labour_cost.cost,
         "backlog_orders": result.backlog.orders,
         "backlog_hours": result.backlog.hours,
         "backlog_crew_weeks": result.backlog.crew_weeks,
@@ -78,44 +95,29 @@ def summary(result: Kpis, fmt: str) -> dict[str, Any]:
 # ---- formatting -------------------------------------------------------------------------------------
 
 
-def number(value: float | int | None, unit: str = "") -> str:
-    if value is None:
-        return "n/a"
-    text = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
-    return f"{text} {unit}".rstrip() if unit and unit != "%" else f"{text}{unit}"
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def plant_label(plant: dict[str, Any] | None) -> str:
-    return "every plant" if plant is None else f"{plant['name']} (plant {plant['id']})"
-
-
-def label(key: str) -> str:
-    return key.replace("_", " ")
-
-
 def headline(result: Kpis) -> list[tuple[str, str, str]]:
     """(name, value, detail) of the report's tiles."""
     m, b, pm, pp, bl = result.mttr, result.mtbf, result.pm_compliance, result.planned_percentage, result.backlog
+    lc = result.labour_cost
     return [
         ("MTTR", number(m.hours, "h"), f"{count(m.repairs, 'repair')}, {number(m.repair_hours, 'h')} repair time"),
         ("MTBF", number(b.hours, "h"), f"{count(b.failures, 'failure')} over {count(b.assets, 'asset')}"),
         ("PM compliance", number(pm.percent, "%"), f"{pm.on_time} of {pm.considered} on time, {pm.pending} pending"),
-        ("Planned maintenance", number(pp.percent, "%"), f"{pp.planned} of {pp.total} completed orders"),
+        ("Planned maintenance", number(pp.percent, "%"), planned_detail(pp)),
         (
             "Backlog",
             number(bl.hours, "h"),
             f"{count(bl.orders, 'order')}, {number(bl.crew_weeks)} crew-weeks ({count(bl.technicians, 'technician')})",
         ),
         ("Orders created", number(result.orders.total), "in the period"),
+        ("Labour cost", f"{lc.cost} {lc.currency}", f"{number(lc.hours, 'h')} recorded"),
     ]
+
+
+def planned_detail(pp: PlannedShare) -> str:
+    if pp.basis == "labour hours":
+        return f"{number(pp.planned_hours, 'h')} of {number(pp.total_hours, 'h')} labour"
+    return f"{pp.planned} of {pp.total} completed orders"
 
 
 def rules(result: Kpis) -> list[tuple[str, str]]:
@@ -127,6 +129,7 @@ def rules(result: Kpis) -> list[tuple[str, str]]:
         ("Backlog", result.backlog.rule),
         ("Orders", result.orders.rule),
         ("Downtime", result.downtime_rule),
+        ("Labour cost", result.labour_cost.rule),
     ]
 
 
@@ -139,20 +142,6 @@ def render_json(result: Kpis, plant: dict[str, Any] | None, now: datetime) -> st
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------
-
-MD_SPECIAL = "\\`*_[]<>#|~"
-
-
-def md(text: str) -> str:
-    """Text that Markdown shows as written (one line; table pipes and markup escaped)."""
-    flat = " ".join(str(text).split())
-    return "".join("\\" + c if c in MD_SPECIAL else c for c in flat)
-
-
-def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*lines, ""]
 
 
 def render_md(result: Kpis, plant: dict[str, Any] | None, now: datetime) -> str:
@@ -219,6 +208,7 @@ def render_md(result: Kpis, plant: dict[str, Any] | None, now: datetime) -> str:
         f"{count(bl.orders, 'order')}, {number(bl.hours, 'h')}: {number(bl.crew_weeks)} crew-weeks for "
         f"{count(bl.technicians, 'technician')} at {number(bl.crew_hours_per_week, 'h')} a week.",
         "",
+        *report_labour.markdown(result),
         "## How these numbers are computed",
         "",
         *[f"- **{name}**: {md(rule)}" for name, rule in rules(result)],
@@ -228,14 +218,6 @@ def render_md(result: Kpis, plant: dict[str, Any] | None, now: datetime) -> str:
 
 
 # ---- HTML and SVG -----------------------------------------------------------------------------------
-
-
-def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def shorten(text: str, limit: int = 26) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def bar_chart(title: str, bars: Sequence[tuple[str, float, str, str]], *, width: int = 640) -> str:
@@ -281,18 +263,6 @@ def downtime_chart(result: Kpis) -> str:
         for a in result.top_assets_by_downtime
     ]
     return bar_chart("Top assets by downtime", bars)
-
-
-def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, numeric_from: int = 1) -> str:
-    """A table of already-escaped cells; columns from `numeric_from` on are right-aligned."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="num">{c}</td>' if i >= numeric_from else f"<td>{c}</td>" for i, c in enumerate(r))
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 STYLE = """
@@ -383,6 +353,7 @@ def render_html(result: Kpis, plant: dict[str, Any] | None, now: datetime) -> st
         backlog_table,
         f"<p>{count(bl.orders, 'order')}, {esc(number(bl.hours, 'h'))}: {esc(number(bl.crew_weeks))} crew-weeks"
         f" for {count(bl.technicians, 'technician')} at {esc(number(bl.crew_hours_per_week, 'h'))} a week.</p>",
+        report_labour.html(result),
         "<h2>How these numbers are computed</h2>",
         f"<dl>{rules_list}</dl>",
         "</body>",
