@@ -1,102 +1,207 @@
-"""OpenAPI 3.1, generated from the route tables and the same pydantic models that validate input."""
+"""OpenAPI 3.1, generated from the route tables and the same pydantic models that validate input.
+
+The document promises only what the server does: every status a route can answer (its own error
+codes plus those its inputs imply), every media type, the headers sent (X-Request-Id always, ETag
+for versioned resources, Retry-After on 429 and 503) and the constraints the server checks on path
+ids, query parameters and If-Match. `tests/integration/test_schemathesis.py` holds it to that.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from cmms.api.routing import Route, json
+from cmms.api.routing import IF_MATCH_PATTERN, JSON_TYPE, MAX_ID, Route, json
 from cmms.domain.model import Problem
 
 REF = "#/components/schemas/{model}"
+PROBLEM_TYPE = "application/problem+json"
+
+# What each problem status means here; a route documents those it can answer.
+MEANINGS = {
+    400: "the body is not valid JSON",
+    401: "no valid access token (missing, malformed, expired or revoked)",
+    403: "the caller's role may not do this",
+    404: "nothing with this id in the caller's tenant",
+    409: "the request conflicts with the current state (duplicate, workflow, dependants)",
+    410: "what was asked for is past retention",
+    412: "If-Match names a version that is no longer current",
+    413: "the body is larger than server.max_body_bytes",
+    415: "the body's media type is not accepted",
+    422: "a field, query parameter, path id or header is invalid; `errors[].field` names it",
+    429: "too many attempts; retry after Retry-After seconds",
+    503: "PostgreSQL or Redis is unavailable or too slow; retry after Retry-After seconds",
+}
+HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-Id": {
+        "description": "the request's id (the incoming X-Request-Id when it was 1-64 printable characters)",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+    "ETag": {
+        "description": 'the resource\'s version in quotes; send it back as If-Match (e.g. `"3"`)',
+        "required": True,
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    },
+    "Retry-After": {
+        "description": "seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "WWW-Authenticate": {
+        "description": "the scheme to authenticate with",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^Bearer"},
+    },
+    "Location": {"description": "where to follow the new resource", "required": True, "schema": {"type": "string"}},
+    "Content-Disposition": {
+        "description": "the file name to save the download as",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+PROBLEM_HEADERS = {401: ("WWW-Authenticate",), 429: ("Retry-After",), 503: ("Retry-After",)}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": 'the ETag of the version you read (`"3"`, `W/"3"` or `3`); `*` or absent: no check',
+    "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+}
+PATH_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def build(tables: list[Any]) -> dict[str, Any]:
     routes: list[Route] = [r for t in tables for r in t.routes]
     models: list[type[BaseModel]] = [Problem]
     for r in routes:
-        for m in (r.body, r.query, r.response):
-            if isinstance(m, type) and issubclass(m, BaseModel) and m not in models:
+        for m in (r.body, r.query, r.response, *r.responses.values()):
+            if _is_model(m) and m not in models:
                 models.append(m)
     keyed, defs = models_json_schema(
         [(m, "validation" if _is_input(m, routes) else "serialization") for m in models], ref_template=REF
     )
-    schemas = defs.get("$defs", {})
 
     def ref(model: type[BaseModel]) -> dict[str, Any]:
-        mode = "validation" if _is_input(model, routes) else "serialization"
+        mode: Literal["validation", "serialization"] = "validation" if _is_input(model, routes) else "serialization"
         return keyed[(model, mode)]
 
     paths: dict[str, dict[str, Any]] = {}
     for r in routes:
-        op: dict[str, Any] = {
-            "summary": r.summary,
-            "tags": [r.tag],
-            "operationId": r.handler.__name__,
-            "responses": {},
-        }
-        params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-            for name in re.findall(r"{(\w+)}", r.path)
-        ]
-        if r.query is not None:
-            schema = r.query.model_json_schema(ref_template=REF)
-            for name, prop in schema.get("properties", {}).items():
-                params.append(
-                    {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
-                )
-        if (
-            r.method != "GET"
-            and "{id}" in r.path
-            and not r.path.endswith("/notes")
-            and not r.path.endswith("/readings")
-        ):
-            params.append(
-                {
-                    "name": "If-Match",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": "the ETag of the version you read",
-                }
-            )
-        if params:
-            op["parameters"] = params
-        if r.body is not None:
-            op["requestBody"] = {
-                "required": r.method != "POST" or r.status != 204,
-                "content": {"application/json": {"schema": ref(r.body)}},
-            }
-        if r.status == 204:
-            op["responses"]["204"] = {"description": "done"}
-        else:
-            content = (
-                {"application/json": {"schema": ref(r.response)}}
-                if r.response
-                else {"application/json": {"schema": {"type": "object"}}}
-            )
-            op["responses"][str(r.status)] = {"description": "success", "content": content}
-        problem = {"application/problem+json": {"schema": ref(Problem)}}
-        codes = set(r.errors) | ({400, 422} if r.body or r.query else set()) | (set() if r.public else {401})
-        for code in sorted(codes):
-            op["responses"][str(code)] = {"description": "problem", "content": problem}
-        if not r.public:
-            op["security"] = [{"bearer": []}]
-        paths.setdefault(r.path, {})[r.method.lower()] = op
+        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, ref)
     return {
         "openapi": "3.1.0",
         "info": {"title": "CMMS API", "version": "1", "description": "Work orders, assets, PM plans and alerts."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": defs.get("$defs", {}),
+            "responses": {f"Problem{code}": _problem(code, ref(Problem)) for code in MEANINGS},
+            "headers": HEADERS,
+            "parameters": {"IfMatch": IF_MATCH},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _operation(r: Route, ref: Any) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": r.summary, "tags": [r.tag], "operationId": r.handler.__name__}
+    names = re.findall(r"{(\w+)}", r.path)
+    params: list[dict[str, Any]] = [{"name": n, "in": "path", "required": True, "schema": PATH_ID} for n in names]
+    if r.query is not None:
+        params += _query_parameters(r.query)
+    if r.reads_if_match:
+        params.append({"$ref": "#/components/parameters/IfMatch"})
+    if params:
+        op["parameters"] = params
+    if r.body is not None:
+        op["requestBody"] = {
+            "required": r.method != "POST" or r.status != 204,
+            "content": {JSON_TYPE: {"schema": ref(r.body)}},
+        }
+    op["responses"] = {str(r.status): _success(r, ref)}
+    for code, model in sorted(r.responses.items()):
+        op["responses"][str(code)] = {
+            "description": MEANINGS.get(code, "see the summary"),
+            "headers": _headers(),
+            "content": {JSON_TYPE: {"schema": ref(model)}},
+        }
+    for code in sorted(_problem_codes(r, bool(names)) - set(r.responses)):
+        op["responses"][str(code)] = {"$ref": f"#/components/responses/Problem{code}"}
+    op["security"] = [] if r.public else [{"bearer": []}]
+    return op
+
+
+def _problem(code: int, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": MEANINGS[code],
+        "headers": _headers(*PROBLEM_HEADERS.get(code, ())),
+        "content": {PROBLEM_TYPE: {"schema": schema}},
+    }
+
+
+def _success(r: Route, ref: Any) -> dict[str, Any]:
+    if r.status == 204:
+        return {"description": "done", "headers": _headers()}
+    extra = (*r.headers, "ETag") if _is_model(r.response) and "version" in r.response.model_fields else r.headers
+    content: dict[str, Any] = {}
+    for media in r.content_types:
+        if media == JSON_TYPE:
+            content[media] = {"schema": ref(r.response) if _is_model(r.response) else {"type": "object"}}
+        else:
+            content[media] = {"schema": {"type": "string"}}
+    return {"description": "success", "headers": _headers(*extra), "content": content}
+
+
+def _problem_codes(r: Route, has_path_ids: bool) -> set[int]:
+    """The route's own codes plus those that its inputs and its authentication can produce."""
+    codes = set(r.errors)
+    if not r.public:
+        codes.add(401)
+    if r.dependencies:
+        codes.add(503)
+    if has_path_ids:
+        codes |= {404, 422}
+    if r.body is not None:
+        codes |= {400, 413, 422}
+    if r.query is not None or r.reads_if_match:
+        codes.add(422)
+    if r.reads_if_match:
+        codes.add(412)
+    return codes
+
+
+def _headers(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in ("X-Request-Id", *names)}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """One parameter per field; an absent parameter is how a query says "no filter", so no null."""
+    schema = model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", []))
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        out.append({"name": name, "in": "query", "required": name in required, "schema": _without_null(prop)})
+    return out
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    prop = {k: v for k, v in prop.items() if k != "title" and not (k == "default" and v is None)}
+    options = [o for o in prop.get("anyOf", []) if o != {"type": "null"}]
+    if "anyOf" in prop and len(options) == 1:
+        rest = {k: v for k, v in prop.items() if k != "anyOf"}
+        return {**options[0], **rest}
+    if "anyOf" in prop:
+        prop["anyOf"] = options
+    return prop
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
 
 
 def _is_input(model: type[BaseModel], routes: list[Route]) -> bool:

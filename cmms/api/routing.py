@@ -6,7 +6,8 @@ describes them all, so a route cannot exist without its schema.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,8 +27,24 @@ SESSION = web.RequestKey("session_id", str)
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
+# Path ids are PostgreSQL bigints; an id outside 1..MAX_ID cannot name anything, so it is refused.
+MAX_ID = 2**63 - 1
+# If-Match as the server reads it: the ETag it sent (`"3"`), its weak form, a bare number, or `*`.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[0-9]{1,9}"|[0-9]{1,9})$'
+_IF_MATCH = re.compile(r'(?:W/)?"([0-9]{1,9})"|([0-9]{1,9})')
+_DIGITS = re.compile(r"[0-9]{1,19}")
+JSON_TYPE = "application/json"
+
+
 @dataclass(frozen=True)
 class Route:
+    """One operation and what the OpenAPI document says about it.
+
+    Everything after `errors` is optional and derived when left out, so a new route needs only
+    its summary, models and the error codes its own rules raise: 401/503 (secured), 404/422 (path
+    ids), 400/413/422 (bodies), 422 (queries) and 412/422 (If-Match) are added by `cmms.api.openapi`.
+    """
+
     method: str
     path: str
     handler: Handler
@@ -39,6 +56,20 @@ class Route:
     status: int = 200
     public: bool = False
     errors: tuple[int, ...] = ()
+    # Media types of the success body; anything but JSON is documented as a string.
+    content_types: tuple[str, ...] = (JSON_TYPE,)
+    # Success headers beyond X-Request-Id and ETag (ETag: when the response model has `version`).
+    headers: tuple[str, ...] = ()
+    # Whether the handler reads If-Match; None means "PATCH and DELETE do".
+    if_match: bool | None = None
+    # False for routes that answer without PostgreSQL or Redis (no 503 problem).
+    dependencies: bool = True
+    # Other documented outcomes with their own JSON model, e.g. {503: Readiness}.
+    responses: Mapping[int, Any] = field(default_factory=dict)
+
+    @property
+    def reads_if_match(self) -> bool:
+        return self.if_match if self.if_match is not None else self.method in ("PATCH", "DELETE")
 
 
 @dataclass
@@ -58,10 +89,32 @@ class RouteTable:
         status: int = 200,
         public: bool = False,
         errors: tuple[int, ...] = (),
+        content_types: tuple[str, ...] = (JSON_TYPE,),
+        headers: tuple[str, ...] = (),
+        if_match: bool | None = None,
+        dependencies: bool = True,
+        responses: Mapping[int, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
-                Route(method, path, handler, summary, self.tag, body, query, response, status, public, errors)
+                Route(
+                    method,
+                    path,
+                    handler,
+                    summary,
+                    self.tag,
+                    body,
+                    query,
+                    response,
+                    status,
+                    public,
+                    errors,
+                    content_types,
+                    headers,
+                    if_match,
+                    dependencies,
+                    dict(responses or {}),
+                )
             )
             return handler
 
@@ -121,8 +174,8 @@ def read_query(request: web.Request, model: type[M]) -> M:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18 or int(raw) < 1:
-        raise ValidationFailed(f"{name} must be a positive integer", field=name)
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= MAX_ID:
+        raise ValidationFailed(f"{name} must be a positive integer (at most {MAX_ID})", field=name)
     return int(raw)
 
 
@@ -131,10 +184,10 @@ def if_match(request: web.Request) -> int | None:
     header = request.headers.get("If-Match")
     if header is None or header.strip() == "*":
         return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 9:
+    found = _IF_MATCH.fullmatch(header.strip())
+    if found is None:
         raise ValidationFailed("If-Match must be a version number in quotes, as sent in ETag", field="If-Match")
-    return int(value)
+    return int(found.group(1) or found.group(2))
 
 
 def json(data: Any, *, status: int = 200, etag: int | None = None) -> web.Response:

@@ -6,8 +6,11 @@ import re
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 
+from cmms.api.routes import ALL_TABLES
+from cmms.api.routing import IF_MATCH_PATTERN, if_match
+from cmms.domain.errors import ValidationFailed
 from tests.integration.support import Api, ok
 
 SELF = "/api/openapi.json"
@@ -61,13 +64,14 @@ def test_operations_are_complete(document: dict[str, Any]) -> None:
             assert op.get("summary"), where
             assert op.get("responses"), where
             ids.append(op["operationId"])
-            in_path = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            in_path = {name for where, name in parameters(document, op) if where == "path"}
             assert in_path == names, where
             if method in ("post", "patch", "put") and "requestBody" in op:
                 ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.rsplit("/", 1)[-1] in schemas, where
             for code, response in op["responses"].items():
-                if int(code) >= 400:
+                response = resolve(document, response)
+                if int(code) >= 400 and (method, path) != ("get", "/health/ready"):
                     assert "application/problem+json" in response["content"], (where, code)
             if not path.startswith(("/health", "/metrics")) and not path.endswith(("/login", "/refresh")):
                 assert op.get("security") == [{"bearer": []}], where
@@ -75,15 +79,128 @@ def test_operations_are_complete(document: dict[str, Any]) -> None:
     assert len(ids) == len(set(ids)), "operationIds are unique"
 
 
-def test_every_reference_resolves(document: dict[str, Any]) -> None:
-    schemas = document["components"]["schemas"]
+def resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """The object a `{"$ref": "#/components/..."}` names (the node itself when it is no reference)."""
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
 
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, op) for path, ops in document["paths"].items() for method, op in ops.items()]
+
+
+def parameters(document: dict[str, Any], op: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    found = (resolve(document, p) for p in op.get("parameters", []))
+    return {(p["in"], p["name"]): p for p in found}
+
+
+def test_every_response_documents_its_media_types_and_request_id(document: dict[str, Any]) -> None:
+    for method, path, op in operations(document):
+        for code, ref in op["responses"].items():
+            response = resolve(document, ref)
+            where = f"{method.upper()} {path} {code}"
+            headers = {name: resolve(document, h) for name, h in response.get("headers", {}).items()}
+            assert headers["X-Request-Id"]["required"] is True, where
+            if code == "204":
+                assert "content" not in response, where
+                continue
+            assert response.get("content"), where
+            for media, body in response["content"].items():
+                assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", media), where
+                assert body.get("schema"), where
+            if code in ("429", "503") and "application/problem+json" in response["content"]:
+                assert "Retry-After" in headers, where
+            if code == "401":
+                assert "WWW-Authenticate" in headers, where
+
+
+def test_non_json_answers_are_documented_as_what_they_are(document: dict[str, Any]) -> None:
+    metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert set(metrics) == {"text/plain"}
+    result = document["paths"]["/api/v1/jobs/{id}/result"]["get"]["responses"]["200"]
+    assert {"text/csv", "text/html", "text/markdown", "application/json"} <= set(result["content"])
+    assert "Content-Disposition" in result["headers"]
+
+
+def test_versioned_resources_document_their_etag(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for method, path, op in operations(document):
+        for code, response in op["responses"].items():
+            if not code.startswith("2") or code == "204":
+                continue
+            schema = response["content"].get("application/json", {}).get("schema", {})
+            name = schema.get("$ref", "").rsplit("/", 1)[-1]
+            versioned = "version" in schemas.get(name, {}).get("properties", {})
+            assert ("ETag" in response["headers"]) == versioned, f"{method.upper()} {path} {code}"
+
+
+def test_patch_and_delete_document_if_match(document: dict[str, Any]) -> None:
+    exempt = {("delete", "/api/v1/jobs/{id}")}  # a cancel request; the handler reads no If-Match
+    for method, path, op in operations(document):
+        header = parameters(document, op).get(("header", "If-Match"))
+        if method in ("patch", "delete") and (method, path) not in exempt:
+            assert header is not None, f"{method.upper()} {path}"
+        if header is not None:
+            assert header["schema"]["pattern"] == IF_MATCH_PATTERN
+            assert {"412", "422"} <= set(op["responses"]), f"{method.upper()} {path}"
+
+
+@pytest.mark.parametrize(
+    ("value", "version"),
+    [('"3"', 3), ('W/"3"', 3), ("3", 3), ("*", None), ('"999999999"', 999999999)]
+    + [(bad, "bad") for bad in ("", "yesterday", '"3', '"1234567890"', '"-1"', '"²"', "W/3", '"3", "4"')],
+)
+def test_the_documented_if_match_pattern_is_what_the_server_reads(value: str, version: int | str | None) -> None:
+    request = make_mocked_request("PATCH", "/", headers={"If-Match": value})
+    assert (re.fullmatch(IF_MATCH_PATTERN.strip("^$"), value) is not None) == (version != "bad"), value
+    if version == "bad":
+        with pytest.raises(ValidationFailed):
+            if_match(request)
+    else:
+        assert if_match(request) == version
+
+
+def test_path_ids_and_limits_carry_the_constraints_the_server_checks(document: dict[str, Any]) -> None:
+    for _method, path, op in operations(document):
+        for (where, name), parameter in parameters(document, op).items():
+            schema = parameter["schema"]
+            if where == "path":
+                assert schema == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, (path, name)
+            if where == "query" and name == "limit":
+                assert schema["type"] == "integer" and schema["minimum"] == 1, (path, schema)
+                assert 1 <= schema["maximum"] <= 1000, (path, schema)
+            if where == "query" and name == "cursor":
+                assert schema["type"] == "string" and schema["maxLength"] <= 64, (path, schema)
+            if where == "query":
+                assert {"type": "null"} not in schema.get("anyOf", []), (path, name)
+
+
+def test_every_secured_operation_requires_the_bearer_jwt(document: dict[str, Any]) -> None:
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    routes = {(r.method.lower(), r.path): r for table in ALL_TABLES for r in table.routes}
+    for method, path, op in operations(document):
+        route = routes[(method, path)]
+        assert op["security"] == ([] if route.public else [{"bearer": []}]), f"{method.upper()} {path}"
+        if not route.public:
+            assert "401" in op["responses"], f"{method.upper()} {path}"
+
+
+def test_every_reference_resolves(document: dict[str, Any]) -> None:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str):
-                assert ref.startswith("#/components/schemas/"), ref
-                assert ref.rsplit("/", 1)[-1] in schemas, ref
+                assert ref.startswith("#/components/"), ref
+                kind, name = ref.removeprefix("#/components/").split("/")
+                assert name in document["components"][kind], ref
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

@@ -45,6 +45,7 @@ async def get_alert(request: web.Request) -> web.Response:
     summary="Acknowledge an open alert (staff; If-Match: version)",
     response=Alert,
     errors=(403, 404, 409, 412, 422),
+    if_match=True,
 )
 async def acknowledge_alert(request: web.Request) -> web.Response:
     alert_id, version = path_id(request), if_match(request)
@@ -57,6 +58,7 @@ async def acknowledge_alert(request: web.Request) -> web.Response:
     summary="Resolve an open or acknowledged alert (staff; If-Match: version)",
     response=Alert,
     errors=(403, 404, 409, 412, 422),
+    if_match=True,
 )
 async def resolve_alert(request: web.Request) -> web.Response:
     alert_id, version = path_id(request), if_match(request)

@@ -14,6 +14,8 @@ from cmms.domain.model import Page
 from cmms.services import jobs
 
 routes = RouteTable("jobs")
+# What job results are stored as (cmms/jobs/tasks: exports, reports), and the fallback for none.
+RESULT_TYPES = ("text/csv", "application/json", "text/html", "text/markdown", "application/octet-stream")
 
 
 class Job(BaseModel):
@@ -44,6 +46,7 @@ class Job(BaseModel):
     response=Job,
     status=202,
     errors=(403,),
+    headers=("Location",),
 )
 async def create_job(request: web.Request) -> web.Response:
     data = await read_body(request, JobIn)
@@ -78,13 +81,19 @@ async def get_job(request: web.Request) -> web.Response:
     summary="Cancel a job (a running one stops at its next checkpoint)",
     response=Job,
     errors=(404, 409),
+    if_match=False,  # a request to stop, not an edit of what the caller read: no version check
 )
 async def cancel_job(request: web.Request) -> web.Response:
     return resource(await jobs.cancel(request.app[DEPS], request[ACTOR], path_id(request)))
 
 
 @routes.route(
-    "GET", "/api/v1/jobs/{id}/result", summary="The output of a completed job (CSV, report...)", errors=(404, 409)
+    "GET",
+    "/api/v1/jobs/{id}/result",
+    summary="The output of a completed job: CSV or JSON exports, HTML, Markdown or JSON reports",
+    errors=(404, 409),
+    content_types=RESULT_TYPES,
+    headers=("Content-Disposition",),
 )
 async def job_result(request: web.Request) -> web.StreamResponse:
     path, content_type = await jobs.result_file(request.app[DEPS], request[ACTOR], path_id(request))

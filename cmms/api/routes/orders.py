@@ -81,6 +81,7 @@ async def update_order(request: web.Request) -> web.Response:
     body=TransitionIn,
     response=Order,
     errors=(403, 404, 409, 412),
+    if_match=True,
 )
 async def transition_order(request: web.Request) -> web.Response:
     order_id, version = path_id(request), if_match(request)
