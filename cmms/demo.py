@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from cmms.demo_work import seed_work
 from cmms.domain.model import AssetIn, OrderIn, OrderPatch, PlanIn, PlantIn, TransitionIn, UserIn
 from cmms.domain.roles import Actor, Role
 from cmms.domain.workflow import Status
@@ -190,6 +191,8 @@ async def seed_demo(deps: Deps) -> list[dict[str, str]]:
         for to in path:
             actor = tech if to in (Status.IN_PROGRESS, Status.ON_HOLD, Status.COMPLETED) else manager
             await orders.transition(deps, actor, order["id"], TransitionIn(to=to), None)
+    pumps = [c for c in components if c["type"] == "pump"]
+    await seed_work(deps, manager, {"tess": people["tess"], "theo": people["theo"]}, machines, pumps)
     return logins
 
 
