@@ -35,11 +35,13 @@ def _key(binding: Binding) -> str:
 
 
 def _rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
-    out = []
+    """One row per key; a key with one meaning per mode (ctrl+s: Create / Save) lists them together."""
+    out: dict[str, str] = {}
     for b in bindings:
         if isinstance(b, Binding):
-            out.append((_key(b), b.description or b.action))
-    return out
+            what = b.description or b.action
+            out[_key(b)] = f"{out[_key(b)]} / {what}" if _key(b) in out else what
+    return list(out.items())
 
 
 class HelpScreen(ModalScreen[None]):
@@ -74,7 +76,7 @@ class HelpScreen(ModalScreen[None]):
             ("6 · KPIs", _rows(KpisView.BINDINGS)),
             ("Work order", _rows(OrderDetailScreen.BINDINGS)),
             ("Asset", _rows(AssetDetailScreen.BINDINGS)),
-            ("New order form", _rows(OrderFormScreen.BINDINGS)),
+            ("Order form (new, edit)", _rows(OrderFormScreen.BINDINGS)),
             ("Export / report form", _rows(JobFormScreen.BINDINGS)),
             ("Commands (:)", [(":orders :assets :alerts :plans", "Switch view"), (":jobs :kpis", "Switch view"),
                               (":search TEXT", "Search"), (":new", "New order"),

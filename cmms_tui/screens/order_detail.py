@@ -1,13 +1,12 @@
 """One work order: its fields, the transitions the server says this user may take (and only those),
-assignment for supervisors, notes and history. Changes made elsewhere appear while it is open."""
+editing what the role may change, assignment for supervisors, notes and history. Changes made
+elsewhere appear while it is open."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
-from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,18 +16,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane
 
 from cmms_tui.failures import ReportsFailures
-from cmms_tui.format import (
-    due_text,
-    full_time,
-    plain,
-    priority_badge,
-    status_badge,
-    status_label,
-    transition_verb,
-)
+from cmms_tui.format import plain, status_label, transition_verb
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import AuditEntry, Note, Order
+from cmms_tui.permissions import editable_fields
 from cmms_tui.widgets.header import AppHeader
+from cmms_tui.widgets.order_text import facts, history_text, notes_text
 
 if TYPE_CHECKING:
     from cmms_tui.app import CmmsApp
@@ -37,89 +30,11 @@ if TYPE_CHECKING:
 NARROW = 100
 
 
-def facts(order: Order, directory: Directory, now: Any) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
-    rows: list[tuple[str, RenderableType]] = [
-        ("Status", status_badge(order["status"])),
-        ("Priority", priority_badge(order["priority"])),
-        ("Type", plain(order["type"])),
-        ("Asset", plain(directory.asset_name(order["asset_id"]))),
-        ("Plant", plain(directory.plant_name(order["plant_id"]))),
-        ("Assignee", directory.person(order["assignee_id"])),
-        ("Requested by", directory.person(order["requested_by"])),
-        ("Due", _due(order, now)),
-        ("Started", plain(full_time(order["started_at"]) or "—")),
-        ("Completed", plain(full_time(order["completed_at"]) or "—")),
-        ("Closed", plain(full_time(order["closed_at"]) or "—")),
-        ("Downtime", plain(f"{order['downtime_minutes']} min")),
-        ("Created", plain(full_time(order["created_at"]))),
-        ("Updated", plain(f"{full_time(order['updated_at'])} (version {order['version']})")),
-    ]
-    for label, value in rows:
-        grid.add_row(label, value)
-    return grid
-
-
-def _due(order: Order, now: Any) -> Text:
-    if not order["due_at"]:
-        return Text("—", style="dim")
-    late = due_text(order["due_at"], order["status"], now)
-    return (
-        Text.assemble(full_time(order["due_at"]), "  ", late)
-        if "late" in late.plain
-        else plain(full_time(order["due_at"]))
-    )
-
-
-def _value(field: str, value: Any, directory: Directory) -> Text:
-    if value is None:
-        return Text("—", style="dim")
-    if field in ("assignee_id", "requested_by"):
-        return directory.person(int(value))
-    if field == "asset_id":
-        return plain(directory.asset_name(int(value)))
-    if field == "status":
-        return status_badge(str(value))
-    return plain(value)
-
-
-def history_text(entries: list[AuditEntry], directory: Directory) -> Text:
-    out = Text()
-    for entry in entries:
-        out.append(full_time(entry["at"]), style="dim")
-        out.append("  ")
-        out.append_text(directory.person(entry["actor_id"]) if entry["actor_id"] else Text("system", style="dim"))
-        out.append(f"  {entry['action']}\n", style="bold")
-        for field, change in (entry.get("changes") or {}).items():
-            out.append(f"    {field}: ", style="dim")
-            if isinstance(change, list) and len(change) == 2:
-                out.append_text(_value(field, change[0], directory))
-                out.append(" → ")
-                out.append_text(_value(field, change[1], directory))
-            else:
-                out.append_text(plain(change if not isinstance(change, dict) else ", ".join(change)))
-            out.append("\n")
-    return out if entries else Text("No history.", style="dim")
-
-
-def notes_text(notes: list[Note], directory: Directory) -> Text:
-    out = Text()
-    for note in notes:
-        out.append(full_time(note["created_at"]), style="dim")
-        out.append("  ")
-        out.append_text(directory.person(note["author_id"]))
-        out.append("\n")
-        out.append(note["body"])  # literal: Text.append never parses markup
-        out.append("\n\n")
-    return out if notes else Text("No notes yet (n adds one).", style="dim")
-
-
 class OrderDetailScreen(ReportsFailures, Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("t", "transition", "Transition"),
+        Binding("e", "edit", "Edit"),
         Binding("n", "note", "Add note"),
         Binding("a", "assign", "Assign"),
         Binding("r", "refresh", "Refresh"),
@@ -186,6 +101,7 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
     def on_mount(self) -> None:
         self.query_one(AppHeader).crumb = Text(f"Work order #{self.order_id}")
         self.cmms.live_signal.subscribe(self, self._live)
+        self.cmms.names_signal.subscribe(self, lambda _: self._redraw())
         self.set_class(self.app.size.width < NARROW, "-narrow")
         self.load()
 
@@ -208,9 +124,15 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
             self.history = history_page.items
         self.call_later(self.show_order, order)  # rendered by the screen, never cancelled halfway
 
+    def _redraw(self) -> None:
+        if self.order is not None:
+            self.call_later(self.show_order, self.order)
+
     async def show_order(self, order: Order) -> None:
         self.order = order
         d = self.directory
+        people = [order["assignee_id"], order["requested_by"], *(n["author_id"] for n in self.notes)]
+        self.cmms.learn_people([*people, *(e["actor_id"] for e in self.history)])
         header = self.query_one(AppHeader)
         header.crumb = self.cmms.title_text("Orders", order["number"])
         self.query_one("#title", Static).update(
@@ -235,6 +157,8 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
         for to in order.get("allowed_transitions", []):
             variant = "error" if to == "cancelled" else "primary"
             wanted.append((f"to-{to}", transition_verb(order["status"], to), variant))
+        if self.editable():
+            wanted.append(("edit", "Edit…", "default"))
         if self.directory.is_supervisor and order["status"] not in ("closed", "cancelled"):
             wanted.append(("assign", "Assign…", "default"))
         async with self._actions_lock:
@@ -250,7 +174,7 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
             else:
                 await actions.mount(Static(Text("No status change is open to you on this order.", style="dim")))
             self._actions_shown = wanted
-            if focused_id and focused_id.startswith(("to-", "assign")):
+            if focused_id and focused_id.startswith(("to-", "assign", "edit")):
                 self._refocus(focused_id)
 
     def _refocus(self, widget_id: str) -> None:
@@ -283,7 +207,25 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
             return self.directory.is_supervisor if self.cmms.directory is not None else False
         if action == "transition":
             return bool(self.order and self.order.get("allowed_transitions"))
+        if action == "edit":
+            return bool(self.editable())
         return True
+
+    def editable(self) -> frozenset[str]:
+        if self.order is None or self.cmms.directory is None:
+            return frozenset()
+        return editable_fields(self.directory.role, self.directory.my_id, self.order)
+
+    def action_edit(self) -> None:
+        from cmms_tui.screens.order_form import OrderFormScreen
+
+        def saved(order: Order | None) -> None:
+            if order is not None:
+                self.call_later(self.show_order, order)
+                self.load(notes=False)  # the history gains the edit
+
+        if self.order is not None and self.editable():
+            self.app.push_screen(OrderFormScreen(self.order), saved)
 
     async def action_back(self) -> None:
         if self.has_class("-noting"):
@@ -317,6 +259,8 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
             self.action_transition(button_id.removeprefix("to-"))
         elif button_id == "assign":
             self.action_assign()
+        elif button_id == "edit":
+            self.action_edit()
 
     @work(exclusive=True, group="write", exit_on_error=False, name="changing the status")
     async def transition(self, to: str, note: str) -> None:

@@ -11,24 +11,13 @@ from cmms_tui.screens.dialogs import AssignDialog, TransitionDialog
 from cmms_tui.screens.order_detail import OrderDetailScreen
 from cmms_tui.screens.order_form import OrderFormScreen
 from tests.tui.server import Server
-from tests.tui.support import SIZE, console_app, log_in, screen_text, view, wait_for
+from tests.tui.support import SIZE, console_app, log_in, open_order, screen_text, view, wait_for
 
 
 def technician_id(server: Server) -> int:
     if "technician" not in server.ids:
         server.login("technician")
     return server.ids["technician"]
-
-
-async def open_order(pilot: object, app: object, order_id: int) -> OrderDetailScreen:
-    orders = view(app, "orders")  # type: ignore[arg-type]
-    await wait_for(pilot, lambda: order_id in orders.table.models, what="the order row")  # type: ignore[arg-type]
-    orders.table.move_cursor(row=orders.table.get_row_index(str(order_id)))
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: isinstance(app.screen, OrderDetailScreen), what="the detail")  # type: ignore
-    screen: OrderDetailScreen = app.screen  # type: ignore[attr-defined]
-    await wait_for(pilot, lambda: screen.order is not None, what="the order to load")  # type: ignore[arg-type]
-    return screen
 
 
 def buttons(screen: OrderDetailScreen) -> list[str]:
@@ -49,13 +38,13 @@ async def test_a_technician_is_offered_exactly_the_allowed_transitions(server: S
 
         screen = await open_order(pilot, app, mine["id"])
         assert screen.order is not None and screen.order["allowed_transitions"] == ["in_progress"]
-        assert buttons(screen) == ["Start work"]
+        assert buttons(screen) == ["Start work", "Edit…"]
         await pilot.press("t")
         await wait_for(pilot, lambda: isinstance(app.screen, TransitionDialog), what="the dialog")
         assert app.screen.query_one(OptionList).option_count == 1
         await pilot.press(*"Parts on site", "enter")
         await wait_for(pilot, lambda: screen.order is not None and screen.order["status"] == "in_progress")
-        await wait_for(pilot, lambda: buttons(screen) == ["Put on hold", "Complete"], what="the new transitions")
+        await wait_for(pilot, lambda: buttons(screen) == ["Put on hold", "Complete", "Edit…"], what="transitions")
         await wait_for(pilot, lambda: "Parts on site" in screen_text(app), what="the transition note")
 
         await pilot.press("n")
@@ -75,7 +64,7 @@ async def test_a_manager_assigns_from_the_technician_list(server: Server, tmp_pa
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await log_in(pilot)
         screen = await open_order(pilot, app, order["id"])
-        assert buttons(screen) == ["Start work", "Cancel", "Assign…"]
+        assert buttons(screen) == ["Start work", "Cancel", "Edit…", "Assign…"]
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, AssignDialog), what="the dialog")
         people = app.screen.query_one(OptionList)

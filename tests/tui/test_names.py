@@ -54,7 +54,8 @@ async def test_a_technician_reads_colleagues_and_the_requester_by_name(server: S
         notes = str(screen.query_one("#notes", Static).render())
         assert "Max Manager" in notes and "Theo Technician" in notes
         history = str(screen.query_one("#history", Static).render())
-        assert "Rita Requester" in history and "Max Manager" in history
+        assert "Rita Requester  create" in history and "Max Manager  transition" in history
+        assert "requested_by: Rita Requester" in history and "assignee_id: — → Theo Technician" in history
         assert ids_shown(server, f"{facts}\n{notes}\n{history}", "requester", "manager", "technician2") == []
 
 
