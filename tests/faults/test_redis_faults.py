@@ -215,3 +215,28 @@ async def test_live_events_resume_and_replay_fills_the_gap_after_redis_restarts(
 
 async def _has(received: list[dict[str, Any]], order_id: int) -> bool:
     return any(e.get("type") == "order:created" and e["data"].get("id") == order_id for e in received)
+
+
+async def test_live_events_resume_within_seconds_after_a_long_redis_outage(plant: Plant) -> None:
+    received: list[dict[str, Any]] = []
+    sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1)
+    sio.on("order:created", lambda data: received.append(data))
+    await sio.connect(plant.daemon.url, transports=["websocket"], auth={"token": plant.admin.token},
+                      wait_timeout=10)  # fmt: skip
+    try:
+        plant.redis.stop()
+        await asyncio.sleep(12)  # past the first reconnection attempts
+        plant.redis.start()
+        started = time.monotonic()
+        sent: list[int] = []
+
+        async def live_again() -> bool:
+            order = await plant.admin.ok("POST", "/api/v1/orders", {"title": "After a long outage"}, 201)
+            sent.append(order["id"])
+            await asyncio.sleep(0.3)
+            return await _has(received, order["id"])
+
+        await eventually(live_again, RECOVERY, every=0.2)
+        assert time.monotonic() - started < RECOVERY
+    finally:
+        await sio.disconnect()
