@@ -54,8 +54,11 @@ class Directory:
         except ApiError as exc:
             if exc.status != 404:
                 raise
-            people = [Person(id=u["id"], name=u["name"], role=u["role"], active=u["active"], email=u["email"])
-                      for u in (await api.users() if self.is_staff else [])]  # fmt: skip
+            staff_list = await api.users() if self.is_staff else []
+            people = [
+                Person(id=u["id"], name=u["name"], role=u["role"], active=u["active"], email=u["email"])
+                for u in staff_list
+            ]
         users = {p["id"]: p for p in people}
         me = self.me["user"]
         users.setdefault(me["id"], Person(id=me["id"], name=me["name"], role=me["role"], active=True))

@@ -106,3 +106,27 @@ async def test_a_supervisor_learns_new_colleagues_from_user_events(server: Serve
         assert directory is not None
         await wait_for(pilot, lambda: any(p["name"] == "Nils Newcomer" for p in directory.technicians()), what="Nils")
         assert USERS["manager"][1] not in {p["name"] for p in directory.technicians()}
+
+
+def test_an_unknown_id_shows_as_hash_id_and_a_nameless_one_by_email() -> None:
+    from cmms_tui.directory import Directory
+    from cmms_tui.models import Me, Person
+
+    me: Me = {
+        "user": {"id": 1, "email": "me@x.test", "name": "Me", "role": "manager", "active": True},
+        "tenant": {"id": 1, "name": "t"},
+        "role": "manager",
+    }
+    directory = Directory(me)
+    directory.users = {
+        2: Person(id=2, name=None, role="technician", active=True, email="anon@x.test"),
+        3: Person(id=3, name=None, role="requester", active=False),
+        4: Person(id=4, name="Gone", role="technician", active=False),
+    }
+    assert directory.person_name(99) == "#99"
+    assert directory.person_name(2) == "anon@x.test"
+    assert directory.person_name(3) == "#3"  # no name, and no e-mail for this viewer
+    assert directory.person(4).plain == "Gone" and directory.person(4).style == "dim"  # deactivated
+    assert directory.person_name(1) == "me"
+    assert directory.unknown([None, 2, 5, True, "7"]) == {5}
+    assert [p["id"] for p in directory.technicians()] == [2]
