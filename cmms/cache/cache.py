@@ -56,6 +56,9 @@ class Cache:
     # Decoded values by their full (versioned) key: a version bump makes them unreachable, like
     # the Redis entries, so only the namespace version is read from Redis on a local hit.
     _local: OrderedDict[str, tuple[float, Any]] = field(default_factory=OrderedDict)
+    # The version last seen per tenant and kind, and the local keys under it: a write makes them
+    # unreachable, so they are dropped at once instead of filling the LRU with dead pages.
+    _seen: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
     # A version bump may have been lost while Redis failed: move the epoch on before trusting it.
     _unsure: bool = False
     _repair: asyncio.Task[None] | None = None
@@ -128,6 +131,7 @@ class Cache:
             pipe.incr(EPOCH)
             await pipe.execute()
         self._local.clear()
+        self._seen.clear()
         log.info("cache epoch moved on after Redis failures")
 
     async def close(self) -> None:
@@ -139,6 +143,7 @@ class Cache:
         full_key = await self._key(tenant_id, kind, key)
         if full_key is None:
             return await load()
+        self._forget_superseded(full_key)
         local = self._local.get(full_key)
         if local is not None and local[0] > time.monotonic():
             self._local.move_to_end(full_key)
@@ -154,9 +159,22 @@ class Cache:
     def _remember(self, full_key: str, kind: str, value: T) -> T:
         self._local[full_key] = (time.monotonic() + self.ttl.get(kind, 300), value)
         self._local.move_to_end(full_key)
+        seen = self._seen.get(_scope(full_key))
+        if seen is not None and seen[0] == _version(full_key):
+            seen[1].add(full_key)
         while len(self._local) > self.local_size:
-            self._local.popitem(last=False)
+            old, _ = self._local.popitem(last=False)
+            self._seen.get(_scope(old), ("", set()))[1].discard(old)
         return value
+
+    def _forget_superseded(self, full_key: str) -> None:
+        scope, version = _scope(full_key), _version(full_key)
+        seen = self._seen.get(scope)
+        if seen is not None and seen[0] == version:
+            return
+        for old in seen[1] if seen is not None else ():
+            self._local.pop(old, None)
+        self._seen[scope] = (version, set())
 
     async def _key(self, tenant_id: int, kind: str, key: str) -> str | None:
         names = (EPOCH, f"cmms:v:{tenant_id}:{kind}")
@@ -211,3 +229,13 @@ class Cache:
         self.stats.errors += 1
         self.breaker.failure()
         log.debug("cache %s failed", operation)
+
+
+def _scope(full_key: str) -> str:
+    """`<tenant>:<kind>` of `cmms:c:<tenant>:<kind>:<epoch>.<version>:<key>`."""
+    parts = full_key.split(":", 5)
+    return f"{parts[2]}:{parts[3]}"
+
+
+def _version(full_key: str) -> str:
+    return full_key.split(":", 5)[4]

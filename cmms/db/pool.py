@@ -38,7 +38,7 @@ async def open_pool(
     pool = await aiopg.create_pool(
         dsn, minsize=minsize, maxsize=maxsize, on_connect=on_connect, timeout=statement_timeout_ms / 1000 + 5
     )
-    setattr(pool, "cmms_connect_timeout", connect_timeout)  # read by `_begun`
+    pool.cmms_connect_timeout = connect_timeout  # type: ignore[attr-defined]  # read by `_begun`
     try:
         yield pool
     finally:

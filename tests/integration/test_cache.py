@@ -188,3 +188,16 @@ async def test_metrics_expose_cache_counters_and_breaker(client: TestClient) -> 
     for name in ("cmms_cache_hits_total", "cmms_cache_misses_total", "cmms_cache_errors_total",
                  'cmms_cache_breaker{cmms_cache_breaker="closed"}'):
         assert name in text, name
+
+
+async def test_entries_of_a_superseded_version_leave_the_local_layer(rt: Runtime, tenant: Tenant) -> None:
+    cache = Cache(rt.deps.cache.redis, rt.settings.cache.ttls())
+    for i in range(50):
+
+        async def load(i: int = i) -> dict[str, int]:
+            return {"page": i}
+
+        assert await cache.get_or_load(tenant.id, "orders", "page-1", load) == {"page": i}
+        assert await cache.get_or_load(tenant.id, "orders", "page-1", load) == {"page": i}  # a local hit
+        await cache.invalidate(tenant.id, "orders")
+    assert len(cache._local) <= 1  # not fifty dead pages waiting for the LRU
