@@ -153,3 +153,22 @@ async def test_a_technician_edits_only_what_the_role_allows(server: Server, tmp_
         assert detail.order is not None
         assert (detail.order["downtime_minutes"], detail.order["description"]) == (45, "Bearing worn")
         assert "45 min" in screen_text(app) and "Bearing worn" in screen_text(app)
+
+
+async def test_a_requester_edits_the_request_until_it_is_approved(server: Server, tmp_path: Path) -> None:
+    request = server.call("requester", "POST", "/api/v1/orders", {"title": unique("Door squeaks")})
+    app = console_app(server, tmp_path, "requester")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await log_in(pilot)
+        detail, form = await edit(pilot, app, request["id"])
+        assert form.fields == ("title", "description", "priority", "asset_id")
+        title = unique("Door squeaks loudly")
+        form.query_one("#title", Input).value = title
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is detail, what="saved")
+        assert detail.order is not None and detail.order["title"] == title
+
+        server.call("manager", "POST", f"/api/v1/orders/{request['id']}/transition", {"to": "open"})
+        await wait_for(pilot, lambda: detail.order is not None and detail.order["status"] == "open", what="approval")
+        assert not detail.check_action("edit", ())
+        await wait_for(pilot, lambda: "Edit" not in screen_text(app), what="the edit offer to go")
