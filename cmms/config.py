@@ -114,6 +114,22 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class FilesSettings:
+    max_bytes: int = 26_214_400  # one upload (25 MiB); larger: 413, refused while streaming
+    tenant_quota_bytes: int = 0  # distinct attachment bytes a tenant may keep; 0: no quota
+    s3_url: str = ""  # empty: files live in PostgreSQL; else an S3-compatible endpoint
+    s3_bucket: str = "cmms"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""  # object names start with this (several installations in one bucket)
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < 1:
+            raise ConfigError("setting [files] max_bytes: must be at least 1")
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     data: DataSettings = field(default_factory=DataSettings)
@@ -128,6 +144,7 @@ class Settings:
     jobs: JobSettings = field(default_factory=JobSettings)
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    files: FilesSettings = field(default_factory=FilesSettings)
 
     @property
     def data_dir(self) -> Path:

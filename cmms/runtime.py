@@ -29,6 +29,7 @@ from cmms.config import ConfigError, Settings
 from cmms.db.migrate import migrate
 from cmms.db.pool import open_pool, transaction
 from cmms.embedded import embedded_postgres, embedded_redis
+from cmms.files import open_files
 from cmms.jobs.schedule import Scheduler, periodic_jobs
 from cmms.jobs.system import JobSystem, open_job_system, run_workers
 from cmms.search import open_search
@@ -173,6 +174,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         stack.push_async_callback(cache_redis.aclose)
         job_system = await stack.enter_async_context(open_job_system(redis_url))
         search = await stack.enter_async_context(open_search(settings.elasticsearch.url, pool))
+        files = await stack.enter_async_context(open_files(settings.files, pool))
         auth = settings.auth
         revocations = Revocations(pool, RedisRevocations(redis), settings.jwt.access_ttl)
         stack.push_async_callback(revocations.close)
@@ -193,6 +195,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             passwords=Passwords(time_cost=auth.password_time_cost, memory_kib=auth.password_memory_kib),
             cache=cache,
             jobs=job_system.queue,
+            files=files,
             search=search,
         )
         yield Runtime(

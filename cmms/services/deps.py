@@ -10,6 +10,7 @@ from typing import Any
 from cmms.cache.cache import Cache
 from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
+from cmms.files.base import FileStore
 from cmms.search.base import SearchBackend
 from cmms.services.passwords import Passwords
 from cmms.services.queue import JobQueue
@@ -31,6 +32,7 @@ class Deps:
     revocations: Revocations
     cache: Cache
     jobs: JobQueue
+    files: FileStore  # attachments and job results (PostgreSQL or S3), shared by every node
     passwords: Passwords = field(default_factory=Passwords)
     decoded_tokens: DecodedTokens = field(default_factory=DecodedTokens)
     search: SearchBackend | None = None  # None: PostgreSQL search on `pool` (the runtime sets it)
