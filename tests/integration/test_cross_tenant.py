@@ -24,6 +24,9 @@ RESOURCE = {
     "alerts": "alert",
     "jobs": "job",
     "procedures": "procedure",
+    "parts": "part",
+    "stock-locations": "stock_location",
+    "vendors": "vendor",
 }
 # Valid bodies, so that a 404 cannot be a validation error in disguise.
 BODIES: dict[tuple[str, str], Any] = {
@@ -41,6 +44,9 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/orders/{id}/timer/start"): {"category": "normal"},
     ("POST", "/api/v1/orders/{id}/time"): {"minutes": 30},
     ("POST", "/api/v1/orders/{id}/costs"): {"category": "other", "amount": "1.00"},
+    ("PATCH", "/api/v1/parts/{id}"): {"name": "taken over"},
+    ("PATCH", "/api/v1/stock-locations/{id}"): {"name": "taken over"},
+    ("PATCH", "/api/v1/vendors/{id}"): {"name": "taken over"},
 }
 READ_BACK = {
     "plant": "/api/v1/plants/{}",
@@ -51,6 +57,9 @@ READ_BACK = {
     "alert": "/api/v1/alerts/{}",
     "job": "/api/v1/jobs/{}",
     "procedure": "/api/v1/procedures/{}",
+    "part": "/api/v1/parts/{}",
+    "stock_location": "/api/v1/stock-locations/{}",
+    "vendor": "/api/v1/vendors/{}",
 }
 
 
@@ -108,8 +117,16 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
         "user": user,
         "job": job,
         "procedure": procedure,
+        **await inventory_records(admin),
         "sub": sub,
     }
+
+
+async def inventory_records(admin: Any) -> dict[str, dict[str, Any]]:
+    part = ok(await admin.post("/api/v1/parts", {"number": unique("A-P"), "name": "A part"}), 201)
+    location = ok(await admin.post("/api/v1/stock-locations", {"name": unique("A-store")}), 201)
+    vendor = ok(await admin.post("/api/v1/vendors", {"name": unique("A-vendor")}), 201)
+    return {"part": part, "stock_location": location, "vendor": vendor}
 
 
 async def _snapshot(tenant: Tenant, kind: str, id_: int) -> dict[str, Any]:

@@ -1,0 +1,50 @@
+"""The stock ledger: post a move, read moves, a part's stock per location."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cmms.api.keys import DEPS
+from cmms.api.routing import ACTOR, RouteTable, json, page, path_id, read_body, read_query
+from cmms.domain.inventory import Move, MoveIn, MoveQuery, PartStock
+from cmms.domain.model import Page
+from cmms.services import stock
+
+routes = RouteTable("stock")
+
+
+@routes.route(
+    "POST",
+    "/api/v1/stock/moves",
+    summary="Post a stock move (issue/return: staff; receive/adjust/transfer: supervisors); never below zero (409)",
+    body=MoveIn,
+    response=Move,
+    status=201,
+    errors=(403, 409, 422),
+)
+async def post_move(request: web.Request) -> web.Response:
+    data = await read_body(request, MoveIn)
+    return json(await stock.move(request.app[DEPS], request[ACTOR], data), status=201)
+
+
+@routes.route(
+    "GET",
+    "/api/v1/stock/moves",
+    summary="The ledger, newest first, by part, work order or location (staff)",
+    query=MoveQuery,
+    response=Page[Move],
+    errors=(403,),
+)
+async def list_moves(request: web.Request) -> web.Response:
+    return page(*await stock.list_moves(request.app[DEPS], request[ACTOR], read_query(request, MoveQuery)))
+
+
+@routes.route(
+    "GET",
+    "/api/v1/parts/{id}/stock",
+    summary="A part's stock per location (on hand, reserved, available) and its average cost (staff)",
+    response=PartStock,
+    errors=(403, 404),
+)
+async def part_stock(request: web.Request) -> web.Response:
+    return json(await stock.part_stock(request.app[DEPS], request[ACTOR], path_id(request)))
