@@ -25,6 +25,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, TextAr
 from cmms_tui.client import ApiError
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.format import full_time
+from cmms_tui.live import LiveEvent
 from cmms_tui.models import ORDER_TYPES, PRIORITIES, Order
 from cmms_tui.permissions import editable_fields
 from cmms_tui.widgets.header import AppHeader
@@ -85,6 +86,7 @@ class OrderFormScreen(ReportsFailures, Screen["Order | None"]):
         self.fields: tuple[str, ...] = ()
         self.initial: dict[str, Any] = {}  # the form's values as loaded: what "changed" is measured from
         self.stale = False
+        self.saving = False  # while a save is in flight, its own event is not someone else's change
 
     @property
     def cmms(self) -> CmmsApp:
@@ -162,10 +164,22 @@ class OrderFormScreen(ReportsFailures, Screen["Order | None"]):
     def on_mount(self) -> None:
         crumb = ("Orders", "New") if self.order is None else ("Orders", self.order["number"], "Edit")
         self.query_one(AppHeader).crumb = self.cmms.title_text(*crumb)
+        if self.order is not None:
+            self.cmms.live_signal.subscribe(self, self._live)
         if self.fields:
             self.query_one(f"#{self.fields[0]}").focus()
         else:
             self._status(Text("Nothing on this order is yours to change.", style="dim"))
+
+    def _live(self, event: LiveEvent) -> None:
+        """Say at once when someone else saves this order, rather than at the 412 of the next save."""
+        order, data = self.order, event.data
+        if order is None or self.saving or self.stale or not event.type.startswith("order:"):
+            return
+        if data.get("id") != order["id"]:
+            return
+        if int(data.get("version") or 0) > order["version"]:
+            self._mark_stale(f"{order['number']} was just changed elsewhere.")
 
     # ---- reading the fields -------------------------------------------------------------------
 
@@ -266,6 +280,7 @@ class OrderFormScreen(ReportsFailures, Screen["Order | None"]):
             self._status(Text("Nothing changed.", style="dim"))
             return
         self._status(Text("Saving…"))
+        self.saving = True
         self.submit(body)
 
     @work(exclusive=True, group="submit", exit_on_error=False, name="saving the order")
@@ -280,6 +295,8 @@ class OrderFormScreen(ReportsFailures, Screen["Order | None"]):
         except ApiError as exc:
             self._refused(exc)
             return
+        finally:
+            self.saving = False
         if self.order is not None:
             self.notify(f"{order['number']} saved.", timeout=4, markup=False)
         else:
@@ -289,17 +306,8 @@ class OrderFormScreen(ReportsFailures, Screen["Order | None"]):
 
     def _refused(self, exc: ApiError) -> None:
         if exc.status == 412 and self.order is not None:
-            self.stale = True
-            self.add_class("-stale")
-            self.refresh_bindings()
             self._errors({})
-            self._status(
-                Text(
-                    f"Someone else changed {self.order['number']} while you were editing. "
-                    "Reload it (ctrl+r) to see their version; what you typed here stays.",
-                    style="bold red",
-                )
-            )
+            self._mark_stale(f"Someone else changed {self.order['number']} while you were editing.")
             return
         errors = exc.by_field()
         self._errors(errors)
@@ -307,6 +315,13 @@ class OrderFormScreen(ReportsFailures, Screen["Order | None"]):
         self._status(Text(exc.detail if not known else "Check the marked fields.", style="bold red"))
         if known:
             self.query_one(f"#{known[0]}").focus()
+
+    def _mark_stale(self, what: str) -> None:
+        self.stale = True
+        self.add_class("-stale")
+        self.refresh_bindings()
+        message = f"{what} Reload it (ctrl+r) to see their version; what you typed here stays."
+        self._status(Text(message, style="bold red"))
 
     @work(exclusive=True, group="submit", exit_on_error=False, name="reloading the order")
     async def action_reload(self) -> None:

@@ -172,3 +172,18 @@ async def test_a_requester_edits_the_request_until_it_is_approved(server: Server
         await wait_for(pilot, lambda: detail.order is not None and detail.order["status"] == "open", what="approval")
         assert not detail.check_action("edit", ())
         await wait_for(pilot, lambda: "Edit" not in screen_text(app), what="the edit offer to go")
+
+
+async def test_the_form_says_at_once_when_someone_else_saves_the_order(server: Server, tmp_path: Path) -> None:
+    order = server.call("manager", "POST", "/api/v1/orders", {"title": unique("Watched")})
+    app = console_app(server, tmp_path, "manager")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await log_in(pilot)
+        _, form = await edit(pilot, app, order["id"])
+        form.query_one("#title", Input).value = "Mine, unsaved"
+        server.call("manager", "PATCH", f"/api/v1/orders/{order['id']}", {"description": "theirs"})
+        await wait_for(pilot, lambda: "changed elsewhere" in status(form), what="the live warning")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "Reloaded version" in status(form), what="the reload")
+        assert form.query_one("#description", TextArea).text == "theirs"
+        assert form.query_one("#title", Input).value == "Mine, unsaved"
