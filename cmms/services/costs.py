@@ -1,7 +1,7 @@
 """Other cost lines of an order (contractor, material, other) and the order's cost summary.
 
-The summary's arithmetic and its rounding rule live in `cmms.domain.costing`; parts are zero
-until parts are issued to orders. Amounts are in the tenant's one currency.
+The summary's arithmetic and its rounding rule live in `cmms.domain.costing`; parts are the
+issued part lines, each at the unit cost it left the store with. Amounts are in the tenant's one currency.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from cmms.domain.costing import CostIn
 from cmms.domain.errors import Forbidden, NotFound
 from cmms.domain.model import PageQuery
 from cmms.domain.roles import Actor
-from cmms.services import order_work
+from cmms.services import order_parts, order_work
 from cmms.services.common import mutation, record
 from cmms.services.deps import Deps
 
@@ -94,5 +94,6 @@ async def summary(deps: Deps, actor: Actor, order_id: int) -> dict[str, Any]:
         tenant = await tenants.get(cur, actor.tenant_id)
         entries = await repo.order_entries(cur, actor.tenant_id, order_id)
         lines = await repo.order_costs(cur, actor.tenant_id, order_id)
+        parts = await order_parts.parts_cost(cur, actor.tenant_id, order_id)
     currency = str(tenant["currency"]) if tenant else DEFAULT_CURRENCY
-    return costing.summary(order_id, entries, lines, currency).model_dump()
+    return costing.summary(order_id, entries, lines, currency, parts).model_dump()

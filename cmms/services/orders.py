@@ -14,6 +14,7 @@ from cmms.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cmms.domain.model import NoteIn, OrderIn, OrderPatch, OrderQuery, PageQuery, TransitionIn
 from cmms.domain.roles import Actor, Role
 from cmms.domain.workflow import OrderRef, Status
+from cmms.services import order_parts
 from cmms.services.common import (
     cached,
     cached_page,
@@ -195,6 +196,8 @@ async def transition(
         changes: dict[str, Any] = {"status": data.to}
         changes.update(workflow.transition_stamps(current, data.to, deps.clock()))
         row = await crud.update(cur, repo.TABLE, current, changes, version)
+        if data.to == Status.CANCELLED:
+            await order_parts.release_all(cur, actor, order_id)
         if data.note:
             await repo.add_note(cur, actor.tenant_id, order_id, actor.user_id, data.note)
         audit: dict[str, Any] = {"status": [current["status"], data.to]}

@@ -45,6 +45,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/orders/{id}/time"): {"minutes": 30},
     ("POST", "/api/v1/orders/{id}/costs"): {"category": "other", "amount": "1.00"},
     ("PATCH", "/api/v1/parts/{id}"): {"name": "taken over"},
+    ("POST", "/api/v1/orders/{id}/parts"): {"part_id": 1, "location_id": 1, "qty": "1"},
     ("PATCH", "/api/v1/stock-locations/{id}"): {"name": "taken over"},
     ("PATCH", "/api/v1/vendors/{id}"): {"name": "taken over"},
 }
@@ -107,7 +108,13 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
     entry = ok(await admin.post(f"/api/v1/orders/{order['id']}/time", {"minutes": 30}), 201)
     cost = ok(await admin.post(f"/api/v1/orders/{order['id']}/costs", {"category": "other", "amount": "1.00"}), 201)
     # the other ids of nested routes, also A's
-    sub = {"item_id": checklist["items"][0]["id"], "entry_id": entry["id"], "cost_id": cost["id"]}
+    inventory = await inventory_records(admin, order["id"])
+    sub = {
+        "item_id": checklist["items"][0]["id"],
+        "entry_id": entry["id"],
+        "cost_id": cost["id"],
+        "line_id": inventory.pop("line")["id"],
+    }
     return {
         "plant": plant,
         "asset": asset,
@@ -117,16 +124,20 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
         "user": user,
         "job": job,
         "procedure": procedure,
-        **await inventory_records(admin),
+        **inventory,
         "sub": sub,
     }
 
 
-async def inventory_records(admin: Any) -> dict[str, dict[str, Any]]:
+async def inventory_records(admin: Any, order_id: int) -> dict[str, dict[str, Any]]:
     part = ok(await admin.post("/api/v1/parts", {"number": unique("A-P"), "name": "A part"}), 201)
     location = ok(await admin.post("/api/v1/stock-locations", {"name": unique("A-store")}), 201)
     vendor = ok(await admin.post("/api/v1/vendors", {"name": unique("A-vendor")}), 201)
-    return {"part": part, "stock_location": location, "vendor": vendor}
+    move = {"part_id": part["id"], "location_id": location["id"], "kind": "receive", "qty": "5", "unit_cost": "1.00"}
+    ok(await admin.post("/api/v1/stock/moves", move), 201)
+    line = {"part_id": part["id"], "location_id": location["id"], "qty": "1"}
+    line = ok(await admin.post(f"/api/v1/orders/{order_id}/parts", line), 201)
+    return {"part": part, "stock_location": location, "vendor": vendor, "line": line}
 
 
 async def _snapshot(tenant: Tenant, kind: str, id_: int) -> dict[str, Any]:
