@@ -164,3 +164,21 @@ class OrderPart(Resource):
     cost: str | None
     issued_at: datetime | None
     created_by: int | None
+
+
+class LowStock(BaseModel):
+    part_id: int
+    number: str
+    name: str
+    unit: str
+    location_id: int
+    location: str
+    on_hand: str
+    reserved: str
+    available: str
+    min_qty: str
+    reorder_qty: str
+
+
+class LowStockList(BaseModel):
+    items: list[LowStock]

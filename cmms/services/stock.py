@@ -226,3 +226,29 @@ async def part_stock(deps: Deps, actor: Actor, part_id: int) -> dict[str, Any]:
         "available": qty_text(available),
         "locations": [present_level(r, part) for r in levels],
     }
+
+
+async def low_stock(deps: Deps, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+    """Where stock is below its minimum, with the reorder suggestion (the part's reorder_qty)."""
+    require(actor, STAFF, "see stock")
+    async with transaction(deps.pool, actor.tenant_id) as cur:
+        rows = await repo.low_levels(cur, actor.tenant_id, limit)
+    out = []
+    for r in rows:
+        level = Level(r["on_hand"], r["reserved"])
+        out.append(
+            {
+                "part_id": r["part_id"],
+                "number": r["number"],
+                "name": r["name"],
+                "unit": r["unit"],
+                "location_id": r["location_id"],
+                "location": r["location"],
+                "on_hand": qty_text(level.on_hand),
+                "reserved": qty_text(level.reserved),
+                "available": qty_text(level.available),
+                "min_qty": qty_text(r["min_qty"]),
+                "reorder_qty": qty_text(r["reorder_qty"]),
+            }
+        )
+    return out

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, json, page, path_id, read_body, read_query
-from cmms.domain.inventory import Move, MoveIn, MoveQuery, PartStock
+from cmms.domain.inventory import LowStockList, Move, MoveIn, MoveQuery, PartStock
 from cmms.domain.model import Page
 from cmms.services import stock
 
@@ -48,3 +48,14 @@ async def list_moves(request: web.Request) -> web.Response:
 )
 async def part_stock(request: web.Request) -> web.Response:
     return json(await stock.part_stock(request.app[DEPS], request[ACTOR], path_id(request)))
+
+
+@routes.route(
+    "GET",
+    "/api/v1/stock/low",
+    summary="Where available stock is below the part's minimum, with the reorder quantity to suggest (staff)",
+    response=LowStockList,
+    errors=(403,),
+)
+async def low_stock(request: web.Request) -> web.Response:
+    return json({"items": await stock.low_stock(request.app[DEPS], request[ACTOR])})

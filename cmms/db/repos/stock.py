@@ -87,3 +87,17 @@ async def page_moves(
     if location_id is not None:
         where.raw("(location_id = %s OR to_location_id = %s)", location_id, location_id)
     return await crud.page(cur, MOVES, where, limit=limit, cursor=cursor)
+
+
+async def low_levels(cur: Cursor, tenant_id: int, limit: int) -> list[dict[str, Any]]:
+    """Levels whose available quantity is below the part's minimum, worst shortfall first."""
+    return await fetchall(
+        cur,
+        "SELECT l.part_id, l.location_id, l.on_hand, l.reserved, p.number, p.name, p.unit, p.min_qty,"
+        " p.reorder_qty, s.name AS location FROM stock_levels l"
+        " JOIN parts p ON p.tenant_id = l.tenant_id AND p.id = l.part_id"
+        " JOIN stock_locations s ON s.tenant_id = l.tenant_id AND s.id = l.location_id"
+        " WHERE l.tenant_id = %s AND p.min_qty > 0 AND l.on_hand - l.reserved < p.min_qty"
+        " ORDER BY (l.on_hand - l.reserved) / p.min_qty, p.number, l.location_id LIMIT %s",
+        (tenant_id, limit),
+    )
