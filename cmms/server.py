@@ -19,7 +19,7 @@ from cmms.logs import FOR_PEOPLE
 from cmms.realtime.outbox import OutboxRelay, cache_handler, email_handler, search_handler, socket_handler
 from cmms.realtime.server import Realtime
 from cmms.runtime import Runtime, open_runtime
-from cmms.services import tenants
+from cmms.services import api_keys, tenants
 from cmms.welcome import cmms_command, reach_url, tui_command
 
 log = logging.getLogger("cmms.server")
@@ -42,7 +42,10 @@ async def running(rt: Runtime, host: str, port: int) -> AsyncIterator[web.AppRun
     app, _, relay = build_app(rt)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=rt.settings.server.shutdown_timeout)
     await runner.setup()
-    background = [asyncio.create_task(relay.run(), name="outbox-relay")]
+    background = [
+        asyncio.create_task(relay.run(), name="outbox-relay"),
+        asyncio.create_task(api_keys.record_usage_forever(rt.deps), name="api-key-usage"),
+    ]
     if rt.deps.search is not None:  # Elasticsearch indexing (PostgreSQL's run() returns at once)
         background.append(asyncio.create_task(rt.deps.search.run(), name="search-indexer"))
     if rt.settings.jobs.workers_in_serve:

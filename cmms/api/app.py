@@ -41,7 +41,7 @@ def _authenticated(handler: Handler) -> Handler:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send an access token: Authorization: Bearer <token>")
-        claims = await auth.authenticate(request.app[DEPS], token.strip())
+        claims = await auth.authenticate(request.app[DEPS], token.strip(), address=request.remote or "")
         request[ACTOR] = replace(claims.actor, request_id=request[REQUEST_ID])
         request[SESSION] = claims.session_id
         return await handler(request)

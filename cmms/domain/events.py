@@ -32,6 +32,8 @@ USER_CREATED = "user:created"
 USER_UPDATED = "user:updated"
 SESSION_ENDED = "session:ended"
 JOB_QUEUED = "job:queued"
+API_KEY_CREATED = "api_key:created"
+API_KEY_REVOKED = "api_key:revoked"
 
 TENANT = ["tenant"]
 STAFF_ROOMS = sorted(f"role:{r}" for r in STAFF)

@@ -520,6 +520,7 @@ class Alert(Resource):
 class AuditEntry(BaseModel):
     id: int
     actor_id: int | None
+    api_key_id: int | None = None  # the API key the change was made with, if any
     action: str
     entity: str
     entity_id: int | None

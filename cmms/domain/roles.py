@@ -19,12 +19,14 @@ STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.TECHNICIAN})
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is calling: the verified claims of an access token (or a CLI operator)."""
+    """Who is calling: the verified claims of an access token, an API key (acting for the user who
+    created it, with the key's role), or a CLI operator."""
 
     tenant_id: int
     user_id: int | None
     role: Role
     request_id: str = ""
+    api_key_id: int | None = None
 
     @property
     def is_supervisor(self) -> bool:

@@ -117,7 +117,7 @@ class Realtime:
         if not isinstance(token, str) or not token:
             raise socketio.exceptions.ConnectionRefusedError("authentication required: send {token: <access token>}")
         try:
-            claims = await auth.authenticate(self.deps, token)
+            claims = await auth.authenticate(self.deps, token, keys=False)
         except Unauthenticated as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.detail) from None
         actor = claims.actor

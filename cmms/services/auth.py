@@ -8,11 +8,12 @@ from typing import Any
 from cmms.db.pool import transaction
 from cmms.db.repos import sessions, tenants
 from cmms.db.repos import users as users_repo
-from cmms.domain.errors import TooManyAttempts, Unauthenticated
+from cmms.domain.api_keys import PREFIX as API_KEY_PREFIX
+from cmms.domain.errors import Forbidden, TooManyAttempts, Unauthenticated
 from cmms.domain.events import SESSION_ENDED, Event, user_audience
 from cmms.domain.model import LoginIn
 from cmms.domain.roles import Actor
-from cmms.services import tokens
+from cmms.services import api_keys, tokens
 from cmms.services.common import record
 from cmms.services.deps import Deps
 
@@ -62,6 +63,8 @@ async def refresh(deps: Deps, refresh_token: str) -> dict[str, Any]:
 
 
 async def logout(deps: Deps, actor: Actor, session_id: str) -> None:
+    if actor.api_key_id is not None:
+        raise Forbidden("an API key does not log out; revoke it with DELETE /api/v1/api-keys/{id}")
     async with transaction(deps.pool, actor.tenant_id) as cur:
         await sessions.revoke_family(cur, actor.tenant_id, session_id)
         revoked = await deps.revocations.record_session(cur, actor.tenant_id, session_id)
@@ -80,7 +83,12 @@ async def logout(deps: Deps, actor: Actor, session_id: str) -> None:
     await deps.revocations.announce(revoked)
 
 
-async def authenticate(deps: Deps, bearer: str) -> tokens.AccessClaims:
+async def authenticate(deps: Deps, bearer: str, *, address: str = "", keys: bool = True) -> tokens.AccessClaims:
+    """The verified caller of an access token or, where `keys` allows, an API key."""
+    if bearer.startswith(API_KEY_PREFIX):
+        if not keys:
+            raise Unauthenticated("API keys are for the HTTP API; Socket.IO takes an access token")
+        return await api_keys.authenticate(deps, bearer, address)
     claims = deps.decoded_tokens.decode(deps.settings.jwt, deps.jwt_secret, bearer)
     actor = claims.actor
     if await deps.revocations.is_revoked(actor.tenant_id, claims.session_id, actor.user_id, claims.issued_ms):

@@ -12,6 +12,7 @@ from cmms.cache.throttle import LoginThrottle
 from cmms.config import Settings
 from cmms.files.base import FileStore
 from cmms.search.base import SearchBackend
+from cmms.services.key_cache import KeyCache
 from cmms.services.passwords import Passwords
 from cmms.services.queue import JobQueue
 from cmms.services.revocations import Revocations
@@ -35,5 +36,6 @@ class Deps:
     files: FileStore  # attachments and job results (PostgreSQL or S3), shared by every node
     passwords: Passwords = field(default_factory=Passwords)
     decoded_tokens: DecodedTokens = field(default_factory=DecodedTokens)
+    api_keys: KeyCache = field(default_factory=KeyCache)
     search: SearchBackend | None = None  # None: PostgreSQL search on `pool` (the runtime sets it)
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -27,6 +27,7 @@ RESOURCE = {
     "parts": "part",
     "stock-locations": "stock_location",
     "vendors": "vendor",
+    "api-keys": "api_key",
 }
 # Valid bodies, so that a 404 cannot be a validation error in disguise.
 BODIES: dict[tuple[str, str], Any] = {
@@ -61,6 +62,7 @@ READ_BACK = {
     "part": "/api/v1/parts/{}",
     "stock_location": "/api/v1/stock-locations/{}",
     "vendor": "/api/v1/vendors/{}",
+    "api_key": "/api/v1/api-keys/{}",
 }
 
 
@@ -107,6 +109,7 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
     checklist = ok(await admin.post(f"/api/v1/orders/{order['id']}/checklist", {"procedure_id": procedure["id"]}), 201)
     entry = ok(await admin.post(f"/api/v1/orders/{order['id']}/time", {"minutes": 30}), 201)
     cost = ok(await admin.post(f"/api/v1/orders/{order['id']}/costs", {"category": "other", "amount": "1.00"}), 201)
+    api_key = ok(await admin.post("/api/v1/api-keys", {"name": "A key", "role": "technician"}), 201)
     # the other ids of nested routes, also A's
     inventory = await inventory_records(admin, order["id"])
     sub = {
@@ -124,6 +127,7 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
         "user": user,
         "job": job,
         "procedure": procedure,
+        "api_key": api_key,
         **inventory,
         "sub": sub,
     }

@@ -2,6 +2,7 @@
 
 from cmms.api.routes import (
     alerts,
+    api_keys,
     assets,
     audit,
     auth,
@@ -26,6 +27,7 @@ from cmms.api.routing import RouteTable
 ALL_TABLES: list[RouteTable] = [
     auth.routes,
     users.routes,
+    api_keys.routes,
     directory.routes,
     plants.routes,
     assets.routes,

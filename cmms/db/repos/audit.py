@@ -9,7 +9,7 @@ from cmms.db.pool import Cursor
 from cmms.domain.model import AuditQuery
 
 TABLE = "audit_log"
-COLUMNS = "id, actor_id, action, entity, entity_id, changes, request_id, at"
+COLUMNS = "id, actor_id, api_key_id, action, entity, entity_id, changes, request_id, at"
 
 
 async def list_page(cur: Cursor, tenant_id: int, query: AuditQuery) -> tuple[list[dict[str, Any]], str | None]:

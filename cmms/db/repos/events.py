@@ -16,9 +16,18 @@ async def audit(
     cur: Cursor, actor: Actor, action: str, entity: str, entity_id: int | None, changes: dict[str, Any]
 ) -> None:
     await cur.execute(
-        "INSERT INTO audit_log (tenant_id, actor_id, action, entity, entity_id, changes, request_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (actor.tenant_id, actor.user_id, action, entity, entity_id, jsonb(changes), actor.request_id or None),
+        "INSERT INTO audit_log (tenant_id, actor_id, api_key_id, action, entity, entity_id, changes, request_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            actor.tenant_id,
+            actor.user_id,
+            actor.api_key_id,
+            action,
+            entity,
+            entity_id,
+            jsonb(changes),
+            actor.request_id or None,
+        ),
     )
 
 
