@@ -27,6 +27,7 @@ RESOURCE = {
     "parts": "part",
     "stock-locations": "stock_location",
     "vendors": "vendor",
+    "purchase-orders": "purchase_order",
     "api-keys": "api_key",
 }
 # Valid bodies, so that a 404 cannot be a validation error in disguise.
@@ -47,6 +48,8 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/orders/{id}/costs"): {"category": "other", "amount": "1.00"},
     ("PATCH", "/api/v1/parts/{id}"): {"name": "taken over"},
     ("POST", "/api/v1/orders/{id}/parts"): {"part_id": 1, "location_id": 1, "qty": "1"},
+    ("POST", "/api/v1/purchase-orders/{id}/transition"): {"to": "ordered"},
+    ("POST", "/api/v1/purchase-orders/{id}/receive"): {"lines": [{"line_id": 1, "qty": "1"}]},
     ("PATCH", "/api/v1/stock-locations/{id}"): {"name": "taken over"},
     ("PATCH", "/api/v1/vendors/{id}"): {"name": "taken over"},
 }
@@ -62,6 +65,7 @@ READ_BACK = {
     "part": "/api/v1/parts/{}",
     "stock_location": "/api/v1/stock-locations/{}",
     "vendor": "/api/v1/vendors/{}",
+    "purchase_order": "/api/v1/purchase-orders/{}",
     "api_key": "/api/v1/api-keys/{}",
 }
 
@@ -141,7 +145,10 @@ async def inventory_records(admin: Any, order_id: int) -> dict[str, dict[str, An
     ok(await admin.post("/api/v1/stock/moves", move), 201)
     line = {"part_id": part["id"], "location_id": location["id"], "qty": "1"}
     line = ok(await admin.post(f"/api/v1/orders/{order_id}/parts", line), 201)
-    return {"part": part, "stock_location": location, "vendor": vendor, "line": line}
+    lines = [{"part_id": part["id"], "qty": "2", "unit_cost": "1.00"}]
+    po = {"vendor_id": vendor["id"], "location_id": location["id"], "lines": lines}
+    po = ok(await admin.post("/api/v1/purchase-orders", po), 201)
+    return {"part": part, "stock_location": location, "vendor": vendor, "purchase_order": po, "line": line}
 
 
 async def _snapshot(tenant: Tenant, kind: str, id_: int) -> dict[str, Any]:
