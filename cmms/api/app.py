@@ -9,6 +9,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from cmms.api import openapi
+from cmms.api.idempotency import idempotent
 from cmms.api.keys import DEPS, METRICS, READINESS
 from cmms.api.metrics import Metrics
 from cmms.api.middleware import make_middleware
@@ -29,7 +30,10 @@ def make_app(deps: Deps, readiness: ReadinessCheck) -> web.Application:
     app[READINESS] = readiness
     for table in ALL_TABLES:
         for route in table.routes:
-            handler = route.handler if route.public else _authenticated(route.handler)
+            handler = route.handler
+            if route.method == "POST" and not route.public:
+                handler = idempotent(handler)
+            handler = handler if route.public else _authenticated(handler)
             app.router.add_route(route.method, route.path, handler)
     app.router.add_get("/api/openapi.json", openapi.handler)
     return app

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from cmms.db.pool import Cursor, transaction
-from cmms.db.repos import periodic, revocations
+from cmms.db.repos import idempotency, periodic, revocations
 from cmms.db.repos import retention as repo
 from cmms.services.deps import Deps
 
@@ -100,3 +100,11 @@ async def system_records(deps: Deps, *, dry_run: bool) -> dict[str, int]:
         return {"revocations": 0, "periodic_runs": 0}
     async with transaction(deps.pool, None) as cur:
         return {"revocations": await revocations.purge(cur), "periodic_runs": await periodic.purge(cur, 7)}
+
+
+async def idempotency_keys(deps: Deps, tenant_id: int, *, dry_run: bool, keep_hours: int = 24) -> int:
+    """Stored first answers past their day."""
+    if dry_run:
+        return 0
+    async with transaction(deps.pool, tenant_id) as cur:
+        return await idempotency.purge(cur, tenant_id, keep_hours)

@@ -45,6 +45,7 @@ async def run(ctx: JobContext, params: CleanupParams) -> JobResult:
         summary["refresh_tokens"] = await retention.refresh_tokens(
             ctx.deps, tenant, before, dry_run=dry_run, progress=progress
         )
+        summary["idempotency_keys"] = await retention.idempotency_keys(ctx.deps, tenant, dry_run=dry_run)
         done += 1
         await progress("sessions")
 
