@@ -104,6 +104,25 @@ class EventSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    retry_base_seconds: float = 30.0  # first retry after this; doubles per attempt, ±20% jitter
+    max_attempts: int = 8  # with the default base: the last attempt about an hour after the first
+    connect_timeout: float = 5.0  # seconds to connect to a receiver
+    timeout: float = 10.0  # seconds for the whole request, answer included
+    allow_private_targets: bool = False  # allow loopback, private and link-local receivers
+    disable_after_seconds: int = 86_400  # a webhook failing this long is switched off
+    keep_response_bytes: int = 1024  # of each answer, kept in the delivery log
+    max_response_bytes: int = 65_536  # read at most this much of an answer, then close
+    retention_days: int = 30  # finished deliveries and their attempts are kept this long
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError("setting [webhooks] max_attempts: must be at least 1")
+        if self.timeout <= 0 or self.connect_timeout <= 0:
+            raise ConfigError("setting [webhooks] timeout and connect_timeout: must be positive")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     format: str = "auto"  # auto: text at a terminal, JSON otherwise
@@ -141,6 +160,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     events: EventSettings = field(default_factory=EventSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     jobs: JobSettings = field(default_factory=JobSettings)
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     log: LogSettings = field(default_factory=LogSettings)

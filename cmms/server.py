@@ -15,9 +15,11 @@ from aiohttp import web
 from cmms import demo
 from cmms.api.app import make_app
 from cmms.config import Settings
+from cmms.jobs.webhooks import kicker
 from cmms.logs import FOR_PEOPLE
 from cmms.realtime.outbox import OutboxRelay, cache_handler, email_handler, search_handler, socket_handler
 from cmms.realtime.server import Realtime
+from cmms.realtime.webhooks import webhook_handler
 from cmms.runtime import Runtime, open_runtime
 from cmms.services import api_keys, tenants
 from cmms.welcome import cmms_command, reach_url, tui_command
@@ -29,6 +31,7 @@ def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
     """The daemon's whole application: REST + Socket.IO on one app, and the relay that feeds it."""
     realtime = Realtime(rt.deps, rt.redis_url, channel=rt.socket_channel, flood_limit=rt.settings.realtime.flood_limit)
     handlers = [cache_handler(rt.deps), socket_handler(realtime), email_handler(rt.deps)]
+    handlers.append(webhook_handler(rt.deps, kicker(rt.job_system.broker)))
     if rt.deps.search is not None:
         handlers.append(search_handler(rt.deps.search))
     relay = OutboxRelay(rt.deps, rt.dsn, handlers)

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from cmms.domain.jobs import JobIn, JobKind
 from cmms.domain.roles import Actor, Role
 from cmms.jobs.recovery import QueueRecovery
+from cmms.jobs.webhooks import sweep as sweep_webhooks
 from cmms.services import jobs as jobs_service
 from cmms.services import tenants as tenants_service
 from cmms.services.deps import Deps
@@ -85,6 +86,7 @@ class Scheduler:
         for stale in await jobs_service.stale_jobs(self.deps, self.heartbeat_timeout, self.queued_timeout):
             log.info("re-sending job %s (%s)", stale["id"], stale["status"])
             await jobs_service.submit(self.deps, stale["id"], stale["tenant_id"])
+        await sweep_webhooks(self.deps)
         return started
 
     async def _start(self, job: Periodic) -> list[int]:

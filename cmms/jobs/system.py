@@ -17,6 +17,7 @@ from taskiq.api import run_receiver_task
 
 from cmms.jobs.broker import TaskiqQueue, make_broker, register_run_job
 from cmms.jobs.delayed import DelayedJobs
+from cmms.jobs.webhooks import register as register_webhook_task
 from cmms.jobs.worker import Worker
 from cmms.services.deps import Deps
 
@@ -35,6 +36,7 @@ class JobSystem:
 async def open_job_system(redis_url: str) -> AsyncIterator[JobSystem]:
     broker = make_broker(redis_url)
     task = register_run_job(broker)
+    register_webhook_task(broker)
     await broker.startup()
     try:
         yield JobSystem(broker, task, TaskiqQueue(task), redis_url)

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from cmms.api.routes import ALL_TABLES
+from cmms.services import events, webhook_delivery
 from tests.integration.support import Tenant, assert_problem, ok, unique
 
 ID_ROUTES = sorted({(r.method, r.path) for t in ALL_TABLES for r in t.routes if "{id}" in r.path})
 # The family of the record a route's {id} names, from the path's first segment.
 RESOURCE = {
+    "webhooks": "webhook",
     "plants": "plant",
     "users": "user",
     "assets": "asset",
@@ -32,6 +34,7 @@ RESOURCE = {
 }
 # Valid bodies, so that a 404 cannot be a validation error in disguise.
 BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/api/v1/webhooks/{id}"): {"description": "taken over"},
     ("PATCH", "/api/v1/plants/{id}"): {"name": "taken over"},
     ("PATCH", "/api/v1/users/{id}"): {"name": "taken over"},
     ("PATCH", "/api/v1/assets/{id}"): {"name": "taken over"},
@@ -54,6 +57,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/vendors/{id}"): {"name": "taken over"},
 }
 READ_BACK = {
+    "webhook": "/api/v1/webhooks/{}",
     "plant": "/api/v1/plants/{}",
     "user": "/api/v1/users/{}",
     "asset": "/api/v1/assets/{}",
@@ -122,7 +126,9 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
         "cost_id": cost["id"],
         "line_id": inventory.pop("line")["id"],
     }
+    webhook, sub["delivery_id"] = await webhook_with_delivery(tenant)
     return {
+        "webhook": webhook,
         "plant": plant,
         "asset": asset,
         "order": order,
@@ -149,6 +155,17 @@ async def inventory_records(admin: Any, order_id: int) -> dict[str, dict[str, An
     po = {"vendor_id": vendor["id"], "location_id": location["id"], "lines": lines}
     po = ok(await admin.post("/api/v1/purchase-orders", po), 201)
     return {"part": part, "stock_location": location, "vendor": vendor, "purchase_order": po, "line": line}
+
+
+async def webhook_with_delivery(tenant: Tenant) -> tuple[dict[str, Any], int]:
+    """A webhook of A with one delivery, made as the relay makes them (no relay runs here)."""
+    admin = tenant["admin"]
+    hook = ok(await admin.post("/api/v1/webhooks", {"url": "https://hooks.example.com/a", "events": ["*"]}), 201)
+    ok(await admin.post("/api/v1/plants", {"name": unique("a-hooked")}), 201)
+    for row in await events.batch(tenant.rt.deps, tenant.id, 0, 1000):
+        await webhook_delivery.intake(tenant.rt.deps, row)
+    [delivery, *_] = ok(await admin.get(f"/api/v1/webhooks/{hook['id']}/deliveries"))["items"]
+    return hook, int(delivery["id"])
 
 
 async def _snapshot(tenant: Tenant, kind: str, id_: int) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from cmms.api.routes import (
     stock,
     time_cost,
     users,
+    webhooks,
 )
 from cmms.api.routing import RouteTable
 
@@ -46,5 +47,6 @@ ALL_TABLES: list[RouteTable] = [
     events.routes,
     jobs.routes,
     kpis.routes,
+    webhooks.routes,
     health.routes,
 ]

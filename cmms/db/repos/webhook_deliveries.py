@@ -1,0 +1,122 @@
+"""The delivery pipeline's SQL: the relay's intake, the sender's lease, head, attempts, the sweep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cmms.db.pool import Cursor, fetchall, fetchone
+
+
+async def matching(cur: Cursor, tenant_id: int, seq: int, patterns: list[str], audience: list[str]) -> list[Any]:
+    """Active webhooks that subscribed before `seq`, match the type and may see the audience.
+
+    FOR SHARE makes a sender's lease release wait for this transaction: a sender that was seen
+    busy here sees the new delivery when it looks again after releasing.
+    """
+    return await fetchall(
+        cur,
+        "SELECT id, coalesce(lease_until > now(), false) AS busy FROM webhooks"
+        " WHERE tenant_id = %s AND active AND after_seq < %s AND events && %s::text[]"
+        " AND %s::text[] && ARRAY['tenant', 'role:' || role] ORDER BY id FOR SHARE",
+        (tenant_id, seq, patterns, audience),
+    )
+
+
+async def insert(cur: Cursor, tenant_id: int, webhook_ids: list[int], seq: int, event: str, body: str) -> list[int]:
+    """One delivery per webhook; a replayed event inserts nothing (unique per webhook and seq)."""
+    rows = await fetchall(
+        cur,
+        "INSERT INTO webhook_deliveries (tenant_id, webhook_id, seq, event, body)"
+        " SELECT %s, w, %s, %s, %s FROM unnest(%s::bigint[]) AS w"
+        " ON CONFLICT (webhook_id, seq) DO NOTHING RETURNING webhook_id",
+        (tenant_id, seq, event, body, webhook_ids),
+    )
+    return [int(r["webhook_id"]) for r in rows]
+
+
+async def lease(cur: Cursor, tenant_id: int, webhook_id: int, owner: str, seconds: float) -> dict[str, Any] | None:
+    """Take (or renew) the right to send for this webhook; None when another sender holds it."""
+    return await fetchone(
+        cur,
+        "UPDATE webhooks SET lease_owner = %s, lease_until = now() + make_interval(secs => %s)"
+        " WHERE tenant_id = %s AND id = %s AND active"
+        " AND (lease_until IS NULL OR lease_until < now() OR lease_owner = %s)"
+        " RETURNING id, url, secret, created_by, failing_since",
+        (owner, seconds, tenant_id, webhook_id, owner),
+    )
+
+
+async def release(cur: Cursor, tenant_id: int, webhook_id: int, owner: str) -> None:
+    await cur.execute(
+        "UPDATE webhooks SET lease_owner = NULL, lease_until = NULL"
+        " WHERE tenant_id = %s AND id = %s AND lease_owner = %s",
+        (tenant_id, webhook_id, owner),
+    )
+
+
+async def head(cur: Cursor, tenant_id: int, webhook_id: int) -> dict[str, Any] | None:
+    """The first pending delivery by seq: nothing later is sent while it is pending."""
+    return await fetchone(
+        cur,
+        "SELECT id, seq, event, body, attempts, tries, next_attempt_at, next_attempt_at <= now() AS due"
+        " FROM webhook_deliveries WHERE tenant_id = %s AND webhook_id = %s AND status = 'pending'"
+        " ORDER BY seq LIMIT 1",
+        (tenant_id, webhook_id),
+    )
+
+
+async def add_attempt(cur: Cursor, tenant_id: int, delivery_id: int, number: int, outcome: dict[str, Any]) -> None:
+    await cur.execute(
+        "INSERT INTO webhook_attempts (tenant_id, delivery_id, number, status_code, duration_ms, error, response)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (
+            tenant_id,
+            delivery_id,
+            number,
+            outcome["status_code"],
+            outcome["duration_ms"],
+            outcome["error"],
+            outcome["response"],
+        ),
+    )
+
+
+async def settle(
+    cur: Cursor,
+    tenant_id: int,
+    delivery_id: int,
+    *,
+    status: str,
+    outcome: dict[str, Any],
+    retry_in: float | None,
+) -> None:
+    """The delivery after an attempt: delivered, failed for good, or pending until `retry_in` seconds."""
+    await cur.execute(
+        "UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, tries = tries + 1,"
+        " last_status = %s, last_error = %s, updated_at = now(),"
+        " delivered_at = CASE WHEN %s = 'delivered' THEN now() ELSE delivered_at END,"
+        " next_attempt_at = now() + make_interval(secs => %s)"
+        " WHERE tenant_id = %s AND id = %s",
+        (status, outcome["status_code"], outcome["error"], status, retry_in or 0, tenant_id, delivery_id),
+    )
+
+
+async def mark_health(cur: Cursor, tenant_id: int, webhook_id: int, ok: bool) -> dict[str, Any] | None:
+    """Clear `failing_since` on success, start it on the first failure; returns the webhook."""
+    return await fetchone(
+        cur,
+        "UPDATE webhooks SET failing_since = CASE WHEN %s THEN NULL ELSE coalesce(failing_since, now()) END"
+        " WHERE tenant_id = %s AND id = %s"
+        " RETURNING id, failing_since, now() - failing_since AS failing_for, created_by, active",
+        (ok, tenant_id, webhook_id),
+    )
+
+
+async def due_webhooks(cur: Cursor) -> list[tuple[int, int]]:
+    rows = await fetchall(cur, "SELECT tenant_id, webhook_id FROM cmms_webhooks_due()")
+    return [(int(r["tenant_id"]), int(r["webhook_id"])) for r in rows]
+
+
+async def purge(cur: Cursor, days: int) -> int:
+    row = await fetchone(cur, "SELECT cmms_purge_webhook_deliveries(%s) AS gone", (days,))
+    return int(row["gone"]) if row else 0
