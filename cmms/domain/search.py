@@ -23,8 +23,8 @@ from cmms.domain.errors import ValidationFailed
 from cmms.domain.model import AssetStatus, Criticality, Id, Input, Priority
 from cmms.domain.workflow import Status
 
-Kind = Literal["orders", "assets", "audit"]
-KINDS: tuple[Kind, ...] = ("orders", "assets", "audit")
+Kind = Literal["orders", "assets", "parts", "audit"]
+KINDS: tuple[Kind, ...] = ("orders", "assets", "parts", "audit")
 MAX_QUERY = 1000  # characters; a longer query is refused with 422
 MAX_OFFSET = 1000  # deepest result a cursor may reach (ranked results: nobody pages further)
 MAX_LIMIT = 100
@@ -228,6 +228,7 @@ class SearchQuery:
             return not self.criticality and (not self.status or bool(self.kind_statuses(kind)))
         if kind == "assets":
             return not self.priority and (not self.status or bool(self.kind_statuses(kind)))
+        # parts and the audit trail have none of the filtered fields
         return not (self.status or self.priority or self.criticality or self.plant_id)
 
 
@@ -303,7 +304,7 @@ class SearchItem(BaseModel):
     """One hit. `snippet` is HTML-safe text whose only markup is <mark>…</mark> around matches;
     every other field is plain text. Further fields depend on `type` (orders: number, status,
     priority, order_type, plant_id, asset_id; assets: code, status, criticality, plant_id,
-    asset_type; audit: entity, entity_id, action, actor_id)."""
+    asset_type; parts: number, unit, barcode; audit: entity, entity_id, action, actor_id)."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -50,7 +50,7 @@ from cmms.search.source import Claim, PostgresSource
 
 log = logging.getLogger(__name__)
 
-ALIASES: dict[Kind, str] = {"orders": "orders", "assets": "assets", "audit": "audit_log"}
+ALIASES: dict[Kind, str] = {"orders": "orders", "assets": "assets", "parts": "parts", "audit": "audit_log"}
 BATCH = 500
 FUZZY_BELOW = 3
 FIELDS = ["title^3", "body^2", "notes", "code.text^3"]
@@ -125,6 +125,19 @@ MAPPINGS: dict[Kind, dict[str, Any]] = {
         "updated_at": DATE,
         "version": LONG,
     },
+    "parts": {
+        **COMMON,
+        "code": {
+            "type": "keyword",
+            "normalizer": "cmms_lower",
+            "fields": {"text": {"type": "text", "analyzer": "cmms_folded"}},
+        },
+        "number": KEYWORD,
+        "barcode": KEYWORD,
+        "unit": KEYWORD,
+        "updated_at": DATE,
+        "version": LONG,
+    },
     "audit": {
         **COMMON,
         "entity": KEYWORD,
@@ -136,6 +149,7 @@ MAPPINGS: dict[Kind, dict[str, Any]] = {
 ITEM_FIELDS: dict[Kind, tuple[str, ...]] = {
     "orders": ("number", "status", "priority", "order_type", "plant_id", "asset_id", "updated_at"),
     "assets": ("code", "status", "criticality", "plant_id", "asset_type", "updated_at"),
+    "parts": ("number", "unit", "barcode", "updated_at"),
     "audit": ("entity", "entity_id", "action", "actor_id", "created_at"),
 }
 
@@ -493,15 +507,20 @@ class ElasticSearch:
         cur, tenant = claim.cur, claim.tenant_id
         orders = await self.source.documents(cur, tenant, "orders", changes.orders)
         assets = await self.source.documents(cur, tenant, "assets", changes.assets)
+        parts = await self.source.documents(cur, tenant, "parts", changes.parts)
         audit = await self.source.audit_after(cur, tenant, claim.last_audit_id, self.batch)
         await self.index(tenant, "orders", orders)
         await self.index(tenant, "assets", assets)
+        await self.index(tenant, "parts", parts)
         await self.index(tenant, "audit", audit)
         await self.delete(tenant, "orders", sorted(set(changes.orders) - {d["id"] for d in orders}))
         await self.delete(tenant, "assets", sorted(set(changes.assets) - {d["id"] for d in assets}))
+        await self.delete(tenant, "parts", sorted(set(changes.parts) - {d["id"] for d in parts}))
         last_audit = audit[-1]["id"] if audit else claim.last_audit_id
         await self.source.advance(claim, changes.last_seq, last_audit)
-        return len(orders) + len(assets) + len(audit), changes.events == self.batch or len(audit) == self.batch
+        return len(orders) + len(assets) + len(parts) + len(audit), changes.events == self.batch or len(
+            audit
+        ) == self.batch
 
     async def _resync(self, claim: Claim) -> int:
         """Load every document of the tenant, then drop what the load did not touch."""

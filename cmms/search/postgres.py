@@ -138,6 +138,7 @@ def statement(variant: str) -> str:
     order_body = "w.description || ' ' || cmms_order_notes(w.tenant_id, w.id)"
     asset_body = "concat_ws(' / ', x.code, x.type, x.manufacturer, x.model, x.serial)"
     audit_title = "x.action || ' ' || x.entity || coalesce(' ' || x.entity_id, '')"
+    part_body = "concat_ws(' / ', x.number, x.barcode, x.description)"
     return f"""
 WITH q AS MATERIALIZED (SELECT {QUERIES[variant]} AS tsq),
 o AS MATERIALIZED (
@@ -147,12 +148,15 @@ a AS MATERIALIZED (
     SELECT * FROM cmms_search_assets({TSQ}, %(code)s::text, %(code_similar)s::text, %(assets_status)s::text[],
                                      %(criticality)s::text[], %(plant_id)s::bigint, %(cap_assets)s::int)),
 l AS MATERIALIZED (SELECT * FROM cmms_search_audit({TSQ}, %(cap_audit)s::int)),
+pt AS MATERIALIZED (SELECT * FROM cmms_search_parts({TSQ}, %(code)s::text, %(cap_parts)s::int)),
 ranked AS (
     (SELECT 'orders'::text AS kind, id, score, at FROM o ORDER BY score DESC, at DESC, id DESC LIMIT %(window)s::int)
     UNION ALL
     (SELECT 'assets'::text, id, score, at FROM a ORDER BY score DESC, at DESC, id DESC LIMIT %(window)s::int)
     UNION ALL
     (SELECT 'audit'::text, id, score, at FROM l ORDER BY score DESC, at DESC, id DESC LIMIT %(window)s::int)
+    UNION ALL
+    (SELECT 'parts'::text, id, score, at FROM pt ORDER BY score DESC, at DESC, id DESC LIMIT %(window)s::int)
 ),
 page AS (
     SELECT * FROM ranked ORDER BY score DESC, at DESC, kind, id DESC OFFSET %(offset)s::int LIMIT %(limit)s::int
@@ -176,11 +180,17 @@ items AS (
                              'actor_id', x.actor_id, 'at', x.at),
            {_highlights(browse, audit_title, "cmms_json_text(x.changes)")}
       FROM page p JOIN audit_log x ON p.kind = 'audit' AND x.tenant_id = %(tenant)s::bigint AND x.id = p.id
+    UNION ALL
+    SELECT p.kind, p.id, p.score, p.at, x.name,
+           json_build_object('number', x.number, 'unit', x.unit, 'barcode', x.barcode, 'updated_at', x.updated_at),
+           {_highlights(browse, "x.name", part_body)}
+      FROM page p JOIN parts x ON p.kind = 'parts' AND x.tenant_id = %(tenant)s::bigint AND x.id = p.id
 ),
 counts AS (
     SELECT 'type' AS facet, 'orders' AS value, count(*) AS n FROM o HAVING count(*) > 0
     UNION ALL SELECT 'type', 'assets', count(*) FROM a HAVING count(*) > 0
     UNION ALL SELECT 'type', 'audit', count(*) FROM l HAVING count(*) > 0
+    UNION ALL SELECT 'type', 'parts', count(*) FROM pt HAVING count(*) > 0
     UNION ALL SELECT 'status', status, count(*) FROM o GROUP BY status
     UNION ALL SELECT 'status', status, count(*) FROM a GROUP BY status
     UNION ALL SELECT 'priority', priority, count(*) FROM o GROUP BY priority

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from cmms.search.postgres import Cursor, fetch_all, fetch_one, tenant_transactio
 
 ORDER_EVENTS = ("order:created", "order:updated", "order:status-changed")
 ASSET_EVENTS = ("asset:created", "asset:updated", "asset:deleted")
+PART_EVENTS = ("part:created", "part:updated", "part:deleted")
 RESYNC = -1  # a position of -1 asks for a full resynchronisation of the tenant
 
 ORDER_COLUMNS = """
@@ -30,6 +31,9 @@ ORDER_COLUMNS = """
 ASSET_COLUMNS = """
     a.id, a.tenant_id, a.name, a.code, a.type, a.manufacturer, a.model, a.serial, a.status,
     a.criticality, a.plant_id, a.created_at, a.updated_at, a.version"""
+PART_COLUMNS = (
+    "p.id, p.tenant_id, p.number, p.name, p.unit, p.barcode, p.description, p.created_at, p.updated_at, p.version"
+)
 AUDIT_COLUMNS = (
     "l.id, l.tenant_id, l.actor_id, l.action, l.entity, l.entity_id, cmms_json_text(l.changes) AS text, l.at"
 )
@@ -69,6 +73,24 @@ def asset_document(row: dict[str, Any]) -> dict[str, Any]:
         "criticality": row["criticality"],
         "plant_id": row["plant_id"],
         "asset_type": row["type"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "version": row["version"],
+    }
+
+
+def part_document(row: dict[str, Any]) -> dict[str, Any]:
+    """A part: its number is the `code` (exact and prefix matches), its barcode a keyword too."""
+    return {
+        "kind": "parts",
+        "tenant_id": row["tenant_id"],
+        "id": row["id"],
+        "title": clean_text(row["name"]),
+        "code": row["number"],
+        "number": row["number"],
+        "barcode": row["barcode"],
+        "unit": row["unit"],
+        "body": clean_text(" / ".join(filter(None, [row["number"], row["barcode"], row["description"]]))),
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
         "version": row["version"],
@@ -116,6 +138,7 @@ class Changes:
     last_seq: int  # the last outbox seq these changes cover
     events: int  # how many outbox events were read
     gap: bool  # the outbox no longer holds every event after the position: resynchronise
+    parts: list[int] = field(default_factory=list)
 
 
 class PostgresSource:
@@ -168,6 +191,7 @@ class PostgresSource:
         )
         orders: dict[int, None] = {}
         assets: dict[int, None] = {}
+        parts: dict[int, None] = {}
         for row in rows:
             if row["id"] is None or not str(row["id"]).isdigit():
                 continue
@@ -175,8 +199,10 @@ class PostgresSource:
                 orders[int(row["id"])] = None
             elif row["type"] in ASSET_EVENTS:
                 assets[int(row["id"])] = None
+            elif row["type"] in PART_EVENTS:
+                parts[int(row["id"])] = None
         last = int(rows[-1]["seq"]) if rows else claim.last_seq
-        return Changes(list(orders), list(assets), last, len(rows), gap=False)
+        return Changes(list(orders), list(assets), last, len(rows), gap=False, parts=list(parts))
 
     async def documents(self, cur: Cursor, tenant_id: int, kind: Kind, ids: list[int]) -> list[dict[str, Any]]:
         if not ids:
@@ -195,6 +221,9 @@ class PostgresSource:
                 (tenant_id, ids),
             )
             return [asset_document(r) for r in rows]
+        if kind == "parts":
+            sql = f"SELECT {PART_COLUMNS} FROM parts p WHERE p.tenant_id = %s AND p.id = ANY(%s)"
+            return [part_document(r) for r in await fetch_all(cur, sql, (tenant_id, ids))]
         rows = await fetch_all(
             cur,
             f"SELECT {AUDIT_COLUMNS} FROM audit_log l WHERE l.tenant_id = %s AND l.id = ANY(%s)",
@@ -220,6 +249,9 @@ class PostgresSource:
         if kind == "assets":
             sql = f"SELECT {ASSET_COLUMNS} FROM assets a WHERE a.tenant_id = %s AND a.id > %s ORDER BY a.id LIMIT %s"
             return [asset_document(r) for r in await fetch_all(cur, sql, (tenant_id, after_id, limit))]
+        if kind == "parts":
+            sql = f"SELECT {PART_COLUMNS} FROM parts p WHERE p.tenant_id = %s AND p.id > %s ORDER BY p.id LIMIT %s"
+            return [part_document(r) for r in await fetch_all(cur, sql, (tenant_id, after_id, limit))]
         return await self.audit_after(cur, tenant_id, after_id, limit)
 
     async def snapshot(self, cur: Cursor, tenant_id: int) -> tuple[int, int]:

@@ -38,6 +38,7 @@ class Catalog:
     audience: list[str] = field(default_factory=lambda: list(ev.STAFF_ROOMS))
     created: str | None = None  # event types; None sends no event (the audit row is still written)
     updated: str | None = None
+    deleted: str | None = None
     present: Callable[[Row], Row] = _same
     in_use: Callable[[Cursor, int, int], Awaitable[bool]] | None = None
 
@@ -99,6 +100,6 @@ class Catalog:
             if self.in_use is not None and await self.in_use(cur, actor.tenant_id, id_):
                 raise Conflict(f"the {self.entity.replace('_', ' ')} is in use by stock, moves or orders")
             await crud.delete(cur, self.table, actor.tenant_id, id_)
-            await record(
-                cur, actor, action="delete", entity=self.entity, entity_id=id_, changes={"name": current.get("name")}
-            )
+            event = None if self.deleted is None else ev.Event(self.deleted, {"id": id_}, self.audience)
+            changes = {"name": current.get("name")}
+            await record(cur, actor, action="delete", entity=self.entity, entity_id=id_, changes=changes, event=event)

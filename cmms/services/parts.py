@@ -15,6 +15,7 @@ from cmms.services.deps import Deps
 
 PART_CREATED = "part:created"
 PART_UPDATED = "part:updated"
+PART_DELETED = "part:deleted"
 
 
 def present_part(row: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +38,7 @@ PARTS = Catalog(
     writers=SUPERVISORS,
     created=PART_CREATED,
     updated=PART_UPDATED,
+    deleted=PART_DELETED,
     present=present_part,
     in_use=repo.part_in_use,
 )

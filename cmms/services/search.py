@@ -1,8 +1,8 @@
 """Full-text search across work orders, assets and the audit trail, scoped to tenant and role.
 
 Who finds what: everyone searches their own tenant only; a requester finds only the orders they
-requested (and assets, which every role may read); the audit trail is for admins and managers.
-Naming `type=audit` without that role is refused (403) rather than silently dropped.
+requested (and assets, which every role may read); parts are for staff; the audit trail is for
+admins and managers. Naming a kind the caller may not see is refused (403), never silently dropped.
 """
 
 from __future__ import annotations
@@ -32,11 +32,16 @@ def backend(deps: Deps) -> SearchBackend:
 
 
 def allowed_kinds(actor: Actor, wanted: list[Kind] | None) -> tuple[Kind, ...]:
-    visible = KINDS if actor.is_supervisor else tuple(k for k in KINDS if k != "audit")
+    hidden = {"parts"} if actor.role == Role.REQUESTER else set()
+    if not actor.is_supervisor:
+        hidden.add("audit")
+    visible = tuple(k for k in KINDS if k not in hidden)
     if wanted is None:
         return visible
-    if "audit" in wanted and "audit" not in visible:
+    if "audit" in wanted and "audit" in hidden:
         raise Forbidden("only admins and managers may search the audit trail", field="type")
+    if "parts" in wanted and "parts" in hidden:
+        raise Forbidden("only staff search the parts of the stores", field="type")
     return tuple(k for k in KINDS if k in wanted)
 
 

@@ -91,12 +91,17 @@ async def test_versioned_indices_with_explicit_mappings_behind_aliases(
     es: ElasticSearch, double: ElasticsearchDouble
 ) -> None:
     assert await es.ensure_indices() is True
-    assert double.aliases == {"orders": "orders_v1", "assets": "assets_v1", "audit_log": "audit_log_v1"}
+    assert double.aliases == {
+        "orders": "orders_v1",
+        "assets": "assets_v1",
+        "parts": "parts_v1",
+        "audit_log": "audit_log_v1",
+    }
     orders_index = double.indices["orders_v1"]
     assert orders_index.mappings["dynamic"] is False
     assert orders_index.mappings["properties"]["title"]["analyzer"] == "cmms_english"
     assert orders_index.mappings["properties"]["status"] == {"type": "keyword"}
-    assert set(double.templates) == {"cmms-orders", "cmms-assets", "cmms-audit_log"}
+    assert set(double.templates) == {"cmms-orders", "cmms-assets", "cmms-parts", "cmms-audit_log"}
     assert await es.ensure_indices() is False  # idempotent
 
 
@@ -188,11 +193,16 @@ async def test_reindex_builds_the_next_version_and_swaps_every_alias_at_once(
     report = await es.reindex()
 
     assert report["version"] == 2
-    assert double.aliases == {"orders": "orders_v2", "assets": "assets_v2", "audit_log": "audit_log_v2"}
-    assert not {"orders_v1", "assets_v1", "audit_log_v1"} & set(double.indices)
+    assert double.aliases == {
+        "orders": "orders_v2",
+        "assets": "assets_v2",
+        "parts": "parts_v2",
+        "audit_log": "audit_log_v2",
+    }
+    assert not {"orders_v1", "assets_v1", "parts_v1", "audit_log_v1"} & set(double.indices)
     swaps = [body for method, path, body in double.requests if path == "/_aliases"]
     assert len(swaps) == 1  # one request: searches see either every old index or every new one
-    assert sorted(next(iter(a)) for a in swaps[0]["actions"]) == ["add"] * 3 + ["remove"] * 3
+    assert sorted(next(iter(a)) for a in swaps[0]["actions"]) == ["add"] * 4 + ["remove"] * 4
     assert {alias: len(double.docs(alias)) for alias in ALIASES.values()} == count_v1
     assert (await search(es, shop, "cavitation ")).backend == "elasticsearch"
 

@@ -167,3 +167,75 @@ END $$;
 -- The ledger is append-only for the application: corrections are new moves (adjust, return).
 REVOKE UPDATE, DELETE, TRUNCATE ON stock_moves FROM cmms_app;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO cmms_app;
+
+-- ---- search: parts by number, name, barcode and description (as assets, migration 0003) --------
+
+CREATE FUNCTION cmms_part_document(number text, name text, barcode text, description text) RETURNS tsvector
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$
+    SELECT setweight(to_tsvector('cmms_english', coalesce(name, '') || ' ' || coalesce(number, '') || ' '
+                                 || coalesce(barcode, '')), 'A')
+        || setweight(to_tsvector('cmms_english', coalesce(description, '')), 'B')
+  $$;
+
+CREATE TABLE part_search (
+  tenant_id    bigint NOT NULL,
+  part_id      bigint NOT NULL,
+  document     tsvector NOT NULL,
+  created_at   timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, part_id),
+  FOREIGN KEY (tenant_id, part_id) REFERENCES parts (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX part_search_document ON part_search USING gin (document);
+
+CREATE FUNCTION cmms_part_search_write() RETURNS trigger
+  LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO part_search (tenant_id, part_id, document, created_at)
+  VALUES (NEW.tenant_id, NEW.id, cmms_part_document(NEW.number, NEW.name, NEW.barcode, NEW.description), NEW.created_at)
+  ON CONFLICT (tenant_id, part_id) DO UPDATE SET document = excluded.document;
+  INSERT INTO search_words (tenant_id, word)
+  SELECT NEW.tenant_id, w FROM cmms_words(NEW.name || ' ' || NEW.description) AS w
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER parts_search_insert AFTER INSERT ON parts FOR EACH ROW EXECUTE FUNCTION cmms_part_search_write();
+CREATE TRIGGER parts_search_update AFTER UPDATE OF number, name, barcode, description ON parts
+  FOR EACH ROW EXECUTE FUNCTION cmms_part_search_write();
+
+-- Candidates for one tenant, SECURITY DEFINER for the same reason as cmms_search_assets: a part
+-- number or barcode typed whole (or its beginning) ranks its part first.
+CREATE FUNCTION cmms_search_parts(tsq tsquery, code_prefix text, cap integer)
+  RETURNS TABLE (id bigint, score real, at timestamptz)
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+  AS $$
+DECLARE
+  tenant bigint := cmms_tenant();
+  codes bigint[] := '{}';
+BEGIN
+  IF tenant IS NULL OR cap IS NULL OR cap <= 0 OR numnode(tsq) = 0 THEN RETURN; END IF;
+  IF tsq IS NULL THEN
+    RETURN QUERY SELECT s.part_id, 0::real, s.created_at FROM part_search s WHERE s.tenant_id = tenant
+      ORDER BY s.part_id DESC LIMIT cap;
+    RETURN;
+  END IF;
+  IF code_prefix IS NOT NULL THEN
+    SELECT coalesce(array_agg(x.id), '{}') INTO codes FROM (
+      SELECT p.id FROM parts p
+       WHERE p.tenant_id = tenant AND (cmms_unaccent(p.number) ILIKE code_prefix OR p.barcode ILIKE code_prefix)
+       LIMIT cap) x;
+  END IF;
+  RETURN QUERY
+    SELECT x.part_id, ts_rank(x.document, tsq) + CASE WHEN x.part_id = ANY(codes) THEN 1::real ELSE 0::real END,
+           x.created_at
+      FROM (SELECT s.part_id, s.document, s.created_at FROM part_search s
+             WHERE s.tenant_id = tenant AND (s.document @@ tsq OR s.part_id = ANY(codes))
+             ORDER BY s.part_id DESC LIMIT cap) x;
+END $$;
+
+REVOKE ALL ON FUNCTION cmms_search_parts(tsquery, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cmms_search_parts(tsquery, text, integer) TO cmms_app;
+ALTER TABLE part_search ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON part_search USING (tenant_id = cmms_tenant()) WITH CHECK (tenant_id = cmms_tenant());
+GRANT SELECT, INSERT, UPDATE, DELETE ON part_search TO cmms_app;
