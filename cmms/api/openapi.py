@@ -19,6 +19,11 @@ from cmms.api.routing import IF_MATCH_PATTERN, JSON_TYPE, MAX_ID, Route, json
 from cmms.domain.model import Problem
 
 REF = "#/components/schemas/{model}"
+DESCRIPTION = (
+    "Work orders, assets, PM plans and alerts. Errors are RFC 9457 problem documents; text fields"
+    " refuse the NUL character (U+0000), which PostgreSQL cannot store; lists page with `limit` and"
+    " the opaque `cursor` of the previous page's `next_cursor`."
+)
 PROBLEM_TYPE = "application/problem+json"
 
 # What each problem status means here; a route documents those it can answer.
@@ -32,6 +37,7 @@ MEANINGS = {
     412: "If-Match names a version that is no longer current",
     413: "the body is larger than server.max_body_bytes",
     415: "the body's media type is not accepted",
+    416: "the Range asks for bytes the file does not have",
     422: "a field, query parameter, path id or header is invalid; `errors[].field` names it",
     429: "too many attempts; retry after Retry-After seconds",
     503: "PostgreSQL or Redis is unavailable or too slow; retry after Retry-After seconds",
@@ -58,6 +64,11 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "pattern": "^Bearer"},
     },
     "Location": {"description": "where to follow the new resource", "required": True, "schema": {"type": "string"}},
+    "Content-Range": {
+        "description": "the part of the file sent (`bytes 0-99/1234`), or the size (`bytes */1234`) on 416",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^bytes "},
+    },
     "Content-Disposition": {
         "description": "the file name to save the download as",
         "required": True,
@@ -95,7 +106,7 @@ def build(tables: list[Any]) -> dict[str, Any]:
         paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, ref)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "CMMS API", "version": "1", "description": "Work orders, assets, PM plans and alerts."},
+        "info": {"title": "CMMS API", "version": "1", "description": DESCRIPTION},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
@@ -118,17 +129,17 @@ def _operation(r: Route, ref: Any) -> dict[str, Any]:
         params.append({"$ref": "#/components/parameters/IfMatch"})
     if params:
         op["parameters"] = params
-    if r.body is not None:
-        op["requestBody"] = {
-            "required": r.method != "POST" or r.status != 204,
-            "content": {JSON_TYPE: {"schema": ref(r.body)}},
-        }
+    if r.body is not None or r.body_content:
+        content = {JSON_TYPE: {"schema": ref(r.body)}} if r.body is not None else {}
+        content.update({media: {"schema": schema} for media, schema in r.body_content.items()})
+        op["requestBody"] = {"required": r.method != "POST" or r.status != 204, "content": content}
     op["responses"] = {str(r.status): _success(r, ref)}
-    for code, model in sorted(r.responses.items()):
+    for code, answer in sorted(r.responses.items()):
+        media_types = (JSON_TYPE,) if _is_model(answer) else tuple(answer)
         op["responses"][str(code)] = {
             "description": MEANINGS.get(code, "see the summary"),
-            "headers": _headers(),
-            "content": {JSON_TYPE: {"schema": ref(model)}},
+            "headers": _headers(*r.headers) if 200 <= code < 300 else _headers(),
+            "content": _content(media_types, answer, ref),
         }
     for code in sorted(_problem_codes(r, bool(names)) - set(r.responses)):
         op["responses"][str(code)] = {"$ref": f"#/components/responses/Problem{code}"}
@@ -148,13 +159,19 @@ def _success(r: Route, ref: Any) -> dict[str, Any]:
     if r.status == 204:
         return {"description": "done", "headers": _headers()}
     extra = (*r.headers, "ETag") if _is_model(r.response) and "version" in r.response.model_fields else r.headers
+    content = _content(r.content_types, r.response, ref)
+    return {"description": "success", "headers": _headers(*extra), "content": content}
+
+
+def _content(media_types: tuple[str, ...], model: Any, ref: Any) -> dict[str, Any]:
+    """JSON as its model (any object without one); every other media type as a string."""
     content: dict[str, Any] = {}
-    for media in r.content_types:
+    for media in media_types:
         if media == JSON_TYPE:
-            content[media] = {"schema": ref(r.response) if _is_model(r.response) else {"type": "object"}}
+            content[media] = {"schema": ref(model) if _is_model(model) else {"type": "object"}}
         else:
             content[media] = {"schema": {"type": "string"}}
-    return {"description": "success", "headers": _headers(*extra), "content": content}
+    return content
 
 
 def _problem_codes(r: Route, has_path_ids: bool) -> set[int]:
@@ -168,6 +185,8 @@ def _problem_codes(r: Route, has_path_ids: bool) -> set[int]:
         codes |= {404, 422}
     if r.body is not None:
         codes |= {400, 413, 422}
+    if r.body_content:
+        codes |= {413, 415, 422}
     if r.query is not None or r.reads_if_match:
         codes.add(422)
     if r.reads_if_match:
@@ -176,7 +195,11 @@ def _problem_codes(r: Route, has_path_ids: bool) -> set[int]:
 
 
 def _headers(*names: str) -> dict[str, Any]:
-    return {name: {"$ref": f"#/components/headers/{name}"} for name in ("X-Request-Id", *names)}
+    """References to the shared headers; a name outside them is documented as an optional string."""
+    return {
+        name: {"$ref": f"#/components/headers/{name}"} if name in HEADERS else {"schema": {"type": "string"}}
+        for name in ("X-Request-Id", *names)
+    }
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:

@@ -64,8 +64,10 @@ class Route:
     if_match: bool | None = None
     # False for routes that answer without PostgreSQL or Redis (no 503 problem).
     dependencies: bool = True
-    # Other documented outcomes with their own JSON model, e.g. {503: Readiness}.
+    # Other documented outcomes: a JSON model ({503: Readiness}) or media types ({206: ("*/*",)}).
     responses: Mapping[int, Any] = field(default_factory=dict)
+    # A body that is not a JSON model: media type -> JSON Schema, e.g. {"multipart/form-data": {...}}.
+    body_content: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def reads_if_match(self) -> bool:
@@ -94,6 +96,7 @@ class RouteTable:
         if_match: bool | None = None,
         dependencies: bool = True,
         responses: Mapping[int, Any] | None = None,
+        body_content: Mapping[str, dict[str, Any]] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(
@@ -114,6 +117,7 @@ class RouteTable:
                     if_match,
                     dependencies,
                     dict(responses or {}),
+                    dict(body_content or {}),
                 )
             )
             return handler

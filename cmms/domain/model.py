@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -84,13 +84,71 @@ def _no_nul(value: Any) -> Any:
     return value
 
 
+# Characters str_strip_whitespace trims (Unicode White_Space) that an ECMA `\s` leaves out.
+_BLANK = "[\\s\\x85]"
+
+
+def _too_short_once_stripped(min_length: int) -> str:
+    """Text with fewer than `min_length` characters between its first and last non-blank one.
+
+    Used under `not`: generators then filter what they draw instead of building long strings to
+    a pattern, which is what made a positive pattern slow."""
+    edge = "[^\\s\\x85]"
+    core = "" if min_length == 1 else edge if min_length == 2 else f"{edge}([\\s\\S]{{0,{min_length - 3}}}{edge})?"
+    return f"^{_BLANK}*({core})?{_BLANK}*$" if core else f"^{_BLANK}*$"
+
+
+def _describe_text(node: Any) -> None:
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and node.get("minLength", 0) >= 1 and not {"enum", "const"} & node.keys():
+        rule = {"not": {"pattern": _too_short_once_stripped(node["minLength"])}}
+        if "not" in node:
+            node["allOf"] = [*node.get("allOf", []), rule]
+        else:
+            node.update(rule)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in node.get(key, []):
+            _describe_text(sub)
+    _describe_text(node.get("items"))
+
+
+def input_schema(schema: dict[str, Any], cls: type[Any]) -> None:
+    """Say in the JSON Schema that stripped text must keep its minimum length (`"  "` is no name),
+    so schema-driven clients and fuzzers do not send what validation then refuses."""
+    if cls.model_config.get("str_strip_whitespace"):
+        for prop in schema.get("properties", {}).values():
+            _describe_text(prop)
+
+
 class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=input_schema)
 
     @field_validator("*", mode="before")
     @classmethod
     def _text_storable(cls, value: Any) -> Any:
         return _no_nul(value)
+
+
+K = TypeVar("K")
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("cannot be null: leave the field out to keep its value")
+    return value
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+# A PATCH field that may be left out (None: not sent) but not cleared: null is refused and the
+# schema offers none. Validated as K itself, so errors name the field without a union branch.
+if TYPE_CHECKING:
+    Kept = Annotated[K | None, "left out or a value, never null"]
+else:
+    Kept = Annotated[K, BeforeValidator(_refuse_null), Field(json_schema_extra=_no_default)]
 
 
 # ---- auth and users ---------------------------------------------------------------------------
@@ -159,10 +217,10 @@ class PlantIn(Input):
 
 
 class PlantPatch(Input):
-    name: Name | None = None
+    name: Kept[Name] = None
     code: Code | None = None
     address: ShortText | None = None
-    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+    timezone: Kept[Annotated[str, StringConstraints(max_length=64)]] = None
 
 
 MAX_MAGNITUDE = 1e15
@@ -181,7 +239,13 @@ def _utc(value: datetime) -> datetime:
 # A measured value or limit: finite and small enough to survive a JSON round trip exactly.
 Finite = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
 # A point in time: with an offset (naive times are refused), stored and returned in UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+# Its schema names the years 1901-8999, which stay within `_utc`'s range whatever the offset.
+INSTANT_PATTERN = r"^(190[1-9]|19[1-9][0-9]|[2-8][0-9]{3})-"
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}),
+]
 
 
 class Meter(Input):
@@ -220,16 +284,16 @@ class AssetIn(Input):
 
 
 class AssetPatch(Input):
-    name: Name | None = None
+    name: Kept[Name] = None
     parent_id: Id | None = None
     code: Code | None = None
     type: Annotated[str, StringConstraints(max_length=64)] | None = None
     manufacturer: ShortText | None = None
     model: ShortText | None = None
     serial: ShortText | None = None
-    criticality: Criticality | None = None
-    status: AssetStatus | None = None
-    meters: Annotated[list[Meter], Field(max_length=50)] | None = None
+    criticality: Kept[Criticality] = None
+    status: Kept[AssetStatus] = None
+    meters: Kept[Annotated[list[Meter], Field(max_length=50)]] = None
 
 
 class ReadingIn(Input):
@@ -257,14 +321,14 @@ class OrderIn(Input):
 
 
 class OrderPatch(Input):
-    title: Name | None = None
-    description: LongText | None = None
-    type: OrderType | None = None
-    priority: Priority | None = None
+    title: Kept[Name] = None
+    description: Kept[LongText] = None
+    type: Kept[OrderType] = None
+    priority: Kept[Priority] = None
     asset_id: Id | None = None
     assignee_id: Id | None = None
     due_at: Instant | None = None
-    downtime_minutes: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    downtime_minutes: Kept[Annotated[int, Field(ge=0, le=10_000_000)]] = None
 
 
 class TransitionIn(Input):
@@ -279,7 +343,20 @@ class NoteIn(Input):
 # ---- plans and alerts -------------------------------------------------------------------------
 
 
+def _plan_schema(schema: dict[str, Any], cls: type[Any]) -> None:
+    """`check_plan_trigger` in JSON Schema: a meter plan names its meter and interval, others their days."""
+    input_schema(schema, cls)
+    schema["if"] = {"properties": {"trigger": {"const": "meter"}}, "required": ["trigger"]}
+    schema["then"] = {
+        "required": ["meter", "meter_interval"],
+        "properties": {"meter": {"type": "string"}, "meter_interval": {"type": "number"}},
+    }
+    schema["else"] = {"required": ["interval_days"], "properties": {"interval_days": {"type": "integer"}}}
+
+
 class PlanIn(Input):
+    model_config = ConfigDict(json_schema_extra=_plan_schema)
+
     asset_id: Id
     title: Name
     instructions: LongText = ""
@@ -301,17 +378,17 @@ class PlanIn(Input):
 
 
 class PlanPatch(Input):
-    title: Name | None = None
-    instructions: LongText | None = None
-    trigger: Literal["calendar", "meter"] | None = None
-    schedule: Literal["fixed", "floating"] | None = None
+    title: Kept[Name] = None
+    instructions: Kept[LongText] = None
+    trigger: Kept[Literal["calendar", "meter"]] = None
+    schedule: Kept[Literal["fixed", "floating"]] = None
     interval_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     meter: Code | None = None
     meter_interval: Annotated[float, Field(gt=0, le=MAX_MAGNITUDE, allow_inf_nan=False)] | None = None
-    lead_days: Annotated[int, Field(ge=0, le=365)] | None = None
-    priority: Priority | None = None
+    lead_days: Kept[Annotated[int, Field(ge=0, le=365)]] = None
+    priority: Kept[Priority] = None
     next_due_at: Instant | None = None
-    active: bool | None = None
+    active: Kept[bool] = None
     procedure_id: Id | None = None
 
 

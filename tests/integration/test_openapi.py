@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 from cmms.api.routes import ALL_TABLES
 from cmms.api.routing import IF_MATCH_PATTERN, if_match
 from cmms.domain.errors import ValidationFailed
-from tests.integration.support import Api, ok
+from tests.integration.support import Api, Tenant, assert_problem, ok
 
 SELF = "/api/openapi.json"
 
@@ -110,7 +110,7 @@ def test_every_response_documents_its_media_types_and_request_id(document: dict[
                 continue
             assert response.get("content"), where
             for media, body in response["content"].items():
-                assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+", media), where
+                assert re.fullmatch(r"[a-z]+/[a-z0-9.+-]+|\*/\*", media), where
                 assert body.get("schema"), where
             if code in ("429", "503") and "application/problem+json" in response["content"]:
                 assert "Retry-After" in headers, where
@@ -232,3 +232,34 @@ def test_contract_routes_are_present(document: dict[str, Any]) -> None:
         ("get", "/metrics"),
     ]:
         assert method in paths.get(path, {}), f"{method.upper()} {path}"
+
+
+def test_patch_fields_that_cannot_be_cleared_offer_no_null(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    kept = {
+        "PlantPatch": ("name", "timezone"),
+        "AssetPatch": ("name", "criticality", "status", "meters"),
+        "OrderPatch": ("title", "description", "type", "priority", "downtime_minutes"),
+        "PlanPatch": ("title", "instructions", "trigger", "schedule", "lead_days", "priority", "active"),
+    }
+    for model, names in kept.items():
+        for name in names:
+            prop = schemas[model]["properties"][name]
+            assert {"type": "null"} not in prop.get("anyOf", []) and "default" not in prop, (model, name, prop)
+    assert {"type": "null"} in schemas["PlantPatch"]["properties"]["code"]["anyOf"]  # a code may be cleared
+
+
+async def test_what_the_schema_refuses_the_server_refuses_and_the_reverse(
+    document: dict[str, Any], tenant: Tenant
+) -> None:
+    admin = tenant["admin"]
+    name = document["components"]["schemas"]["PlantIn"]["properties"]["name"]
+    blank = re.compile(name["not"]["pattern"])
+    assert blank.search("   ") and blank.search("") and not blank.search(" North ")
+    assert_problem(await admin.post("/api/v1/plants", {"name": "   "}), 422, "name")
+    plant = ok(await admin.post("/api/v1/plants", {"name": " North "}), 201)
+    assert_problem(await admin.patch(f"/api/v1/plants/{plant['id']}", {"name": None}), 422, "name")
+    assert_problem(await admin.patch(f"/api/v1/plants/{plant['id']}", {"timezone": None}), 422, "timezone")
+    plan = document["components"]["schemas"]["PlanIn"]
+    assert plan["else"]["required"] == ["interval_days"]
+    assert set(plan["then"]["required"]) == {"meter", "meter_interval"}

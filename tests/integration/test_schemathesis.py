@@ -40,6 +40,7 @@ CHECKS = (
 EXCLUDED = ("logout", "update_user")  # operationIds: both can revoke the run's own session
 SEED = 20261203
 MAX_EXAMPLES = 5
+SHARDS = 2
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -111,7 +112,7 @@ async def _run(args: list[str], cwd: Path) -> tuple[int, str]:
 
 
 async def test_every_answer_is_the_one_the_document_describes(
-    rt: Runtime, client: TestClient, document_operations: int, tmp_path: Path
+    rt: Runtime, client: TestClient, operation_ids: list[str], tmp_path: Path
 ) -> None:
     assert SCHEMATHESIS.exists(), "schemathesis is in the dev extra: pip install -e '.[dev]'"
     tenant, ids = await _seed(rt, client)
@@ -122,18 +123,25 @@ async def test_every_answer_is_the_one_the_document_describes(
     args += ["--phases", "coverage,fuzzing", "--checks", ",".join(CHECKS)]
     args += ["--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1"]
     args += ["--generation-database", "none", "--no-shrink", "--warnings", "off"]
-    for operation_id in EXCLUDED:
-        args += ["--exclude-operation-id", operation_id]
-    code, report = await _run(args, tmp_path)
-    assert code == 0, report[-30_000:]
-    tested = re.search(r"Tested:\s+(\d+)", report)
-    assert tested is not None, report[-5_000:]
-    assert int(tested.group(1)) == document_operations - len(EXCLUDED), report[-5_000:]
+    # Shards in separate processes: the app serves on this process's loop while each shard generates
+    # on its own core (schemathesis' threaded workers hit a CPython 3.11 AST race in hypothesis).
+    tested = [i for i in operation_ids if i not in EXCLUDED]
+    shards = [tested[n::SHARDS] for n in range(SHARDS)]
+    runs = await asyncio.gather(
+        *(_run([*args, *(a for i in shard for a in ("--include-operation-id", i))], tmp_path) for shard in shards)
+    )
+    for shard, (code, report) in zip(shards, runs, strict=True):
+        assert code == 0, report[-30_000:]
+        count = re.search(r"Tested:\s+(\d+)", report)
+        assert count is not None, report[-5_000:]
+        assert int(count.group(1)) == len(shard), report[-5_000:]
 
 
 @pytest.fixture
-async def document_operations(client: TestClient) -> int:
-    """How many operations the served document has: the run must have tested all but the excluded."""
+async def operation_ids(client: TestClient) -> list[str]:
+    """Every operation of the served document: the shards together must test all but the excluded."""
     async with client.get("/api/openapi.json") as response:
         document: dict[str, Any] = await response.json()
-    return sum(len(ops) for ops in document["paths"].values())
+    found = sorted(op["operationId"] for ops in document["paths"].values() for op in ops.values())
+    assert set(EXCLUDED) <= set(found)
+    return found
