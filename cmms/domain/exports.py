@@ -26,10 +26,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, ValidationError, model_validator
 
+from cmms.domain.exports_parts import PartFilters, StockFilters
 from cmms.domain.model import AssetIn, AssetStatus, Code, Criticality, Id, Input, Instant, OrderType, Priority, _split
 from cmms.domain.workflow import Status
 
-Entity = Literal["orders", "assets", "readings", "audit"]
+Entity = Literal["orders", "assets", "readings", "audit", "parts", "stock"]
 
 # ---- export filters ---------------------------------------------------------------------------
 
@@ -85,12 +86,14 @@ def _check_range(start: Any, end: Any, start_name: str, end_name: str) -> None:
         raise ValueError(f"{start_name} must be before {end_name}")
 
 
-Filters = OrderFilters | AssetFilters | ReadingFilters | AuditFilters
+Filters = OrderFilters | AssetFilters | ReadingFilters | AuditFilters | PartFilters | StockFilters
 FILTERS: dict[str, type[Filters]] = {
     "orders": OrderFilters,
     "assets": AssetFilters,
     "readings": ReadingFilters,
     "audit": AuditFilters,
+    "parts": PartFilters,
+    "stock": StockFilters,
 }
 
 

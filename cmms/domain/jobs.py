@@ -71,15 +71,15 @@ class ReportParams(Input):
 
 class ExportParams(Input):
     operation: Literal["export"] = "export"
-    entity: Literal["orders", "assets", "readings", "audit"]
+    entity: Literal["orders", "assets", "readings", "audit", "parts", "stock"]
     filters: dict[str, Any] = {}
 
 
 class ImportParams(Input):
-    """CSV import of assets, from a file uploaded with the job request."""
+    """CSV import of assets or parts, from a file uploaded with the job request."""
 
     operation: Literal["import"]
-    entity: Literal["assets"] = "assets"
+    entity: Literal["assets", "parts"] = "assets"
     csv: Annotated[str, StringConstraints(max_length=20_000_000)]
     valid_rows_only: bool = False
 

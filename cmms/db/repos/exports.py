@@ -12,6 +12,7 @@ from psycopg2 import sql
 
 from cmms.db.pool import Cursor, fetchall, fetchone
 from cmms.domain.exports import AssetFilters, AuditFilters, Filters, OrderFilters, ReadingFilters
+from cmms.domain.exports_parts import PartFilters, StockFilters
 
 CURSOR = "cmms_export"
 
@@ -49,14 +50,16 @@ class _Where:
         return sql.SQL(" AND ").join(self.parts)
 
 
-def _select(columns: list[tuple[str, str]], table: str, alias: str, joins: str, where: _Where) -> Select:
-    rows = sql.SQL("SELECT {} FROM {} {} {} WHERE {} ORDER BY {}.id").format(
+def _select(
+    columns: list[tuple[str, str]], table: str, alias: str, joins: str, where: _Where, order: str = "id"
+) -> Select:
+    rows = sql.SQL("SELECT {} FROM {} {} {} WHERE {} ORDER BY {}").format(
         sql.SQL(", ").join(sql.SQL(f"{expr} AS {{}}").format(sql.Identifier(name)) for name, expr in columns),
         sql.Identifier(table),
         sql.Identifier(alias),
         sql.SQL(joins),
         where.sql(),
-        sql.Identifier(alias),
+        sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in order.split(",")),
     )
     count = sql.SQL("SELECT count(*) AS n FROM {} {} WHERE {}").format(
         sql.Identifier(table), sql.Identifier(alias), where.sql()
@@ -139,6 +142,43 @@ AUDIT_COLUMNS = [
 AUDIT_JOINS = "LEFT JOIN users u ON u.tenant_id = l.tenant_id AND u.id = l.actor_id"
 
 
+PART_COLUMNS = [
+    ("id", "t.id"),
+    ("number", "t.number"),
+    ("name", "t.name"),
+    ("unit", "t.unit"),
+    ("description", "t.description"),
+    ("barcode", "t.barcode"),
+    ("min_qty", "t.min_qty"),
+    ("reorder_qty", "t.reorder_qty"),
+    ("average_cost", "t.average_cost"),
+    ("created_at", "t.created_at"),
+    ("updated_at", "t.updated_at"),
+]
+LOW_PART = (
+    "t.min_qty > 0 AND EXISTS (SELECT 1 FROM stock_levels z WHERE z.tenant_id = t.tenant_id AND z.part_id = t.id"
+    " AND z.on_hand - z.reserved < t.min_qty)"
+)
+STOCK_COLUMNS = [
+    ("part_id", "k.part_id"),
+    ("number", "t.number"),
+    ("name", "t.name"),
+    ("unit", "t.unit"),
+    ("location_id", "k.location_id"),
+    ("location", "s.name"),
+    ("on_hand", "k.on_hand"),
+    ("reserved", "k.reserved"),
+    ("available", "k.on_hand - k.reserved"),
+    ("min_qty", "t.min_qty"),
+    ("average_cost", "t.average_cost"),
+    ("value", "round(k.on_hand * t.average_cost, 2)"),
+]
+STOCK_JOINS = (
+    "JOIN parts t ON t.tenant_id = k.tenant_id AND t.id = k.part_id"
+    " JOIN stock_locations s ON s.tenant_id = k.tenant_id AND s.id = k.location_id"
+)
+
+
 def export_select(entity: str, tenant_id: int, filters: Filters) -> Select:
     if isinstance(filters, OrderFilters):
         w = _Where("o", tenant_id)
@@ -171,6 +211,16 @@ def export_select(entity: str, tenant_id: int, filters: Filters) -> Select:
         w.add("at", ">=", filters.since)
         w.add("at", "<", filters.until)
         return _select(AUDIT_COLUMNS, "audit_log", "l", AUDIT_JOINS, w)
+    if isinstance(filters, PartFilters):
+        w = _Where("t", tenant_id)
+        if filters.low_only:
+            w.parts.append(sql.SQL(LOW_PART))
+        return _select(PART_COLUMNS, "parts", "t", "", w)
+    if isinstance(filters, StockFilters):
+        w = _Where("k", tenant_id)
+        w.add("part_id", "=", filters.part_id)
+        w.add("location_id", "=", filters.location_id)
+        return _select(STOCK_COLUMNS, "stock_levels", "k", STOCK_JOINS, w, order="part_id,location_id")
     raise ValueError(f"no export for {entity}")
 
 

@@ -1,5 +1,5 @@
-"""Exports jobs: a CSV of orders, assets, readings or audit entries (filters per entity), or with
-`operation: "import"` a CSV import of assets whose result is the per-row validation report."""
+"""Exports jobs: a CSV of orders, assets, readings, audit entries, parts or stock (filters per entity),
+or with `operation: "import"` a CSV import of assets or parts whose result is the per-row report."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import orjson
 
 from cmms.domain.jobs import ExportParams, ImportParams
 from cmms.jobs.context import JobContext, JobResult
-from cmms.services import exports
+from cmms.services import exports, part_import
 
 
 async def run(ctx: JobContext, params: ExportParams | ImportParams) -> JobResult:
@@ -23,7 +23,8 @@ async def run(ctx: JobContext, params: ExportParams | ImportParams) -> JobResult
 
 
 async def _import(ctx: JobContext, params: ImportParams) -> JobResult:
-    report = await exports.import_assets(
+    run_import = part_import.import_parts if params.entity == "parts" else exports.import_assets
+    report = await run_import(
         ctx.deps,
         ctx.actor,
         params.csv,
