@@ -25,7 +25,7 @@ async def test_an_alert_raised_over_http_pops_a_toast_and_can_be_handled(server:
         await wait_for(pilot, lambda: any(message in str(t.render()) for t in toasts(app)), what="the toast")
         toast = next(t for t in toasts(app) if message in str(t.render()))
         assert toast.has_class("-error")  # critical is red
-        assert "CRITICAL alert" in screen_text(app)
+        await wait_for(pilot, lambda: "CRITICAL alert" in screen_text(app), what="the toast painted")
 
         warning = server.call("manager", "POST", "/api/v1/alerts", {"kind": "sensor", "severity": "warning",
                                                                    "message": "Oil level low"})  # fmt: skip
