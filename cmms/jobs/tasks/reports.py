@@ -19,7 +19,7 @@ from cmms.domain.jobs import ReportParams
 from cmms.domain.kpi import Kpis
 from cmms.domain.kpi_results import PlannedShare
 from cmms.jobs.context import JobContext, JobResult
-from cmms.jobs.tasks import report_labour
+from cmms.jobs.tasks import report_inventory, report_labour
 from cmms.jobs.tasks.report_format import (
     count,
     esc,
@@ -32,7 +32,7 @@ from cmms.jobs.tasks.report_format import (
     shorten,
     when,
 )
-from cmms.services import kpis, plants
+from cmms.services import inventory_report, kpis, plants
 
 TITLE = "Maintenance KPI report"
 CONTENT_TYPES = {
@@ -62,6 +62,9 @@ async def run(ctx: JobContext, params: ReportParams) -> JobResult:
     await ctx.progress(0.5, f"rendering {params.format}", force=True)
     render = RENDERERS[params.format]
     text = render(result, plant, ctx.deps.clock())
+    period, plant_id = result.period, params.plant_id
+    stock = await inventory_report.compute(ctx.deps, ctx.actor, start=period.from_, end=period.to, plant_id=plant_id)
+    text = report_inventory.append(text, params.format, stock)
     await ctx.progress(0.8, "writing the report", force=True)
     temp, final = ctx.output(f".{params.format}")
     await asyncio.to_thread(temp.write_text, text, encoding="utf-8")
