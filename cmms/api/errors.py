@@ -15,6 +15,9 @@ from cmms.wire import dumps
 log = logging.getLogger("cmms.api")
 
 STATUS: list[tuple[type[e.DomainError], int, str]] = [
+    (e.TooLarge, 413, "too-large"),
+    (e.UnsupportedMedia, 415, "unsupported-media-type"),
+    (e.RangeNotSatisfiable, 416, "range-not-satisfiable"),
     (e.ValidationFailed, 422, "validation"),
     (e.NotFound, 404, "not-found"),
     (e.Forbidden, 403, "forbidden"),
@@ -37,6 +40,7 @@ TITLES = {
     412: "Precondition failed",
     413: "Payload too large",
     415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Unprocessable content",
     429: "Too many requests",
     500: "Internal server error",
@@ -80,6 +84,8 @@ def from_exception(exc: BaseException, request_id: str) -> web.Response:
                 headers: dict[str, str] = {}
                 if isinstance(exc, (e.TooManyAttempts, e.Unavailable)):
                     headers["Retry-After"] = str(exc.retry_after)
+                if isinstance(exc, e.RangeNotSatisfiable):
+                    headers["Content-Range"] = f"bytes */{exc.size}"
                 if isinstance(exc, e.Unauthenticated):
                     headers["WWW-Authenticate"] = 'Bearer realm="cmms"'
                 errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None

@@ -60,3 +60,19 @@ class Unavailable(DomainError):
     def __init__(self, detail: str, retry_after: int = 2) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class TooLarge(DomainError):
+    """An upload past `[files] max_bytes` or the tenant's quota (413); nothing was stored."""
+
+
+class UnsupportedMedia(DomainError):
+    """The body's media type is not accepted, or a file's bytes contradict its declared type (415)."""
+
+
+class RangeNotSatisfiable(DomainError):
+    """A Range outside the file (416, answered with `Content-Range: bytes */<size>`)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the range is outside the file ({size} bytes)", field="Range")
+        self.size = size

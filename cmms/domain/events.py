@@ -34,6 +34,8 @@ SESSION_ENDED = "session:ended"
 JOB_QUEUED = "job:queued"
 API_KEY_CREATED = "api_key:created"
 API_KEY_REVOKED = "api_key:revoked"
+ATTACHMENT_ADDED = "attachment:added"
+ATTACHMENT_REMOVED = "attachment:removed"
 
 TENANT = ["tenant"]
 STAFF_ROOMS = sorted(f"role:{r}" for r in STAFF)
