@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
+from cmms.demo_parts import seed_parts
 from cmms.demo_work import seed_work
 from cmms.domain.model import AssetIn, OrderIn, OrderPatch, PlanIn, PlantIn, TransitionIn, UserIn
 from cmms.domain.roles import Actor, Role
@@ -193,6 +194,7 @@ async def seed_demo(deps: Deps) -> list[dict[str, str]]:
             await orders.transition(deps, actor, order["id"], TransitionIn(to=to), None)
     pumps = [c for c in components if c["type"] == "pump"]
     await seed_work(deps, manager, {"tess": people["tess"], "theo": people["theo"]}, machines, pumps)
+    await seed_parts(deps, manager, people["tess"], machines)
     return logins
 
 
