@@ -182,3 +182,14 @@ class LowStock(BaseModel):
 
 class LowStockList(BaseModel):
     items: list[LowStock]
+
+
+class LevelAt(StockLevel):
+    location: str
+
+
+class PartWithStock(Part):
+    on_hand: str
+    available: str
+    low: bool
+    locations: list[LevelAt]

@@ -197,3 +197,20 @@ async def test_roles(tenant: Tenant, place: dict[str, Any]) -> None:
         assert_problem(await requester.get(path), 403)
     assert_problem(await requester.get(f"/api/v1/parts/{p['id']}/stock"), 403)
     assert_problem(await move(requester, p["id"], main, "issue", "1"), 403)
+
+
+async def test_parts_with_their_stock(tenant: Tenant, place: dict[str, Any]) -> None:
+    admin = tenant["admin"]
+    main, bin_ = place["main"]["id"], place["bin"]["id"]
+    p = await part(admin, min_qty="4")
+    await receive(admin, p["id"], main, "3")
+    await receive(admin, p["id"], bin_, "10")
+    listed = ok(await tenant["technician"].get("/api/v1/stock/parts", params={"number": p["number"]}))["items"]
+    assert len(listed) == 1
+    row = listed[0]
+    assert (row["id"], row["on_hand"], row["available"], row["low"]) == (p["id"], "13", "13", True)
+    assert [(lv["location_id"], lv["location"], lv["on_hand"], lv["low"]) for lv in row["locations"]] == [
+        (main, place["main"]["name"], "3", True),
+        (bin_, place["bin"]["name"], "10", False),
+    ]
+    assert_problem(await tenant["requester"].get("/api/v1/stock/parts"), 403)

@@ -6,9 +6,9 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, json, page, path_id, read_body, read_query
-from cmms.domain.inventory import LowStockList, Move, MoveIn, MoveQuery, PartStock
+from cmms.domain.inventory import LowStockList, Move, MoveIn, MoveQuery, PartQuery, PartStock, PartWithStock
 from cmms.domain.model import Page
-from cmms.services import stock
+from cmms.services import stock, stock_view
 
 routes = RouteTable("stock")
 
@@ -59,3 +59,16 @@ async def part_stock(request: web.Request) -> web.Response:
 )
 async def low_stock(request: web.Request) -> web.Response:
     return json({"items": await stock.low_stock(request.app[DEPS], request[ACTOR])})
+
+
+@routes.route(
+    "GET",
+    "/api/v1/stock/parts",
+    summary="Parts, newest first, each with its stock per location and whether any is low (staff)",
+    query=PartQuery,
+    response=Page[PartWithStock],
+    errors=(403,),
+)
+async def parts_with_stock(request: web.Request) -> web.Response:
+    query = read_query(request, PartQuery)
+    return page(*await stock_view.parts_with_stock(request.app[DEPS], request[ACTOR], query))

@@ -101,3 +101,14 @@ async def low_levels(cur: Cursor, tenant_id: int, limit: int) -> list[dict[str, 
         " ORDER BY (l.on_hand - l.reserved) / p.min_qty, p.number, l.location_id LIMIT %s",
         (tenant_id, limit),
     )
+
+
+async def levels_of(cur: Cursor, tenant_id: int, part_ids: list[int]) -> list[dict[str, Any]]:
+    """The levels of these parts, with their locations' names, in part then location order."""
+    return await fetchall(
+        cur,
+        "SELECT l.*, s.name AS location FROM stock_levels l"
+        " JOIN stock_locations s ON s.tenant_id = l.tenant_id AND s.id = l.location_id"
+        " WHERE l.tenant_id = %s AND l.part_id = ANY(%s) ORDER BY l.part_id, l.location_id",
+        (tenant_id, part_ids),
+    )
