@@ -6,6 +6,7 @@ from typing import Any
 
 from cmms.db import crud
 from cmms.db.repos import parts as repo
+from cmms.domain import events as ev
 from cmms.domain import stock as rules
 from cmms.domain.inventory import LocationQuery, PartQuery
 from cmms.domain.model import PageQuery
@@ -13,9 +14,9 @@ from cmms.domain.roles import STAFF, SUPERVISORS, Actor
 from cmms.services.catalog import Catalog, Page
 from cmms.services.deps import Deps
 
-PART_CREATED = "part:created"
-PART_UPDATED = "part:updated"
-PART_DELETED = "part:deleted"
+PART_CREATED = ev.PART_CREATED
+PART_UPDATED = ev.PART_UPDATED
+PART_DELETED = ev.PART_DELETED
 
 
 def present_part(row: dict[str, Any]) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from cmms.services import stock
 from cmms.services.common import mutation, record, require
 from cmms.services.deps import Deps
 
-PO_CREATED = "purchase-order:created"
-PO_UPDATED = "purchase-order:updated"
+PO_CREATED = ev.PURCHASE_ORDER_CREATED
+PO_UPDATED = ev.PURCHASE_ORDER_UPDATED
 Page = tuple[list[dict[str, Any]], str | None]
 
 

@@ -29,7 +29,7 @@ from cmms.services import alerts
 from cmms.services.common import mutation, record, require
 from cmms.services.deps import Deps
 
-STOCK_CHANGED = "stock:changed"
+STOCK_CHANGED = ev.STOCK_CHANGED
 Page = tuple[list[dict[str, Any]], str | None]
 # Technicians take parts out and bring them back; receipts, counts and transfers are the stores'.
 HANDS_ON = frozenset({MoveKind.ISSUE, MoveKind.RETURN})
