@@ -67,7 +67,9 @@ class JobContext:
         await self.emit(progress_event(self.job, "running", fraction, message), self.job["requested_by"])
 
     def output(self, suffix: str) -> tuple[Path, Path]:
-        """(temporary, final) paths for a result file; the runner renames on success, deletes on failure."""
+        """(temporary, final) paths for a result file, on this worker's disk as scratch space: the runner
+        streams the temporary file into the file store on success (the final name is what a download
+        is called) and deletes it either way."""
         folder = self.data_dir / "results" / str(self.tenant_id or "system")
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / f"job-{self.job_id}{suffix}"

@@ -2,8 +2,9 @@
 
 A duplicate delivery finds the job no longer queued and does nothing. A failure is retried after
 an exponential, jittered wait (3 attempts), then kept as `failed` with its error. A result file
-is written under a temporary name and renamed only when the job completes, so a failed or
-cancelled job leaves no half-written file.
+is written under a temporary name on the worker's disk, then streamed into the file store that
+every node reads, and the row naming it is published only after that: a failed or cancelled job
+leaves no half-written result, and a download works from any node.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from cmms.domain.jobs import JobKind, JobStatus, backoff, params_model
+from cmms.files.base import Stored, file_chunks
 from cmms.jobs.context import Emit, JobCancelled, JobContext, progress_event
 from cmms.jobs.delayed import DelayedJobs
 from cmms.jobs.registry import Processor, processors
@@ -57,24 +59,28 @@ class Worker:
             return
         await self.emit(progress_event(job, "running", 0.0, "started"), user)
         heart = asyncio.create_task(self._heartbeat(ctx))
+        stored: Stored | None = None
         try:
             kind = JobKind(job["kind"])
             params = params_model(kind, job["params"]).model_validate(job["params"])
             result = await self.registry[kind](ctx, params)
-            if result.path is not None:
-                temp = next((t for t in ctx._temps if t.exists()), None)
-                if temp is not None:
-                    await asyncio.to_thread(temp.replace, result.path)
-            await self._finish(
+            temp = next((t for t in ctx._temps if t.exists()), None) if result.path else None
+            if temp is not None:
+                stored = await self.deps.files.put(ctx.tenant_id, file_chunks(temp))
+            published = await self._finish(
                 ctx,
                 JobStatus.COMPLETED,
                 progress=1.0,
                 message="done",
                 result=result.summary,
-                result_path=str(result.path) if result.path else None,
+                result_path=result.path.name if stored and result.path else None,
+                result_key=stored.key if stored else None,
+                result_size=stored.size if stored else None,
                 result_type=result.content_type,
                 error=None,
             )
+            if published:
+                stored = None  # the row names it now
         except JobCancelled:
             await self._finish(ctx, JobStatus.CANCELLED, message="cancelled")
         except Exception as exc:
@@ -96,13 +102,16 @@ class Worker:
         finally:
             heart.cancel()
             ctx.discard_temporary_files()
+            if stored is not None:  # stored, but the job was not completed by us: no row may point at it
+                await self.deps.files.delete(ctx.tenant_id, stored.key)
 
-    async def _finish(self, ctx: JobContext, status: JobStatus, **values: object) -> None:
+    async def _finish(self, ctx: JobContext, status: JobStatus, **values: object) -> bool:
         row = await jobs_service.finish(self.deps, ctx.job_id, ctx.tenant_id, status, **values)
         if row is not None:
             await self.emit(
                 progress_event(row, status, float(row["progress"]), str(row["message"])), row["requested_by"]
             )
+        return row is not None
 
     async def _heartbeat(self, ctx: JobContext) -> None:
         while True:

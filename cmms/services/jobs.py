@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from cmms.domain.jobs import SYSTEM_ONLY, JobIn, JobKind, JobQuery, JobStatus, params_model
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
+from cmms.files.base import file_chunks
 from cmms.services import exports
 from cmms.services.common import record
 from cmms.services.deps import Deps
@@ -117,16 +120,33 @@ async def cancel(deps: Deps, actor: Actor, job_id: int) -> dict[str, Any]:
     return job
 
 
-async def result_file(deps: Deps, actor: Actor, job_id: int) -> tuple[Path, str]:
+@dataclass(frozen=True)
+class ResultFile:
+    name: str
+    content_type: str
+    size: int
+    chunks: AsyncIterator[bytes]
+
+
+async def result_file(deps: Deps, actor: Actor, job_id: int) -> ResultFile:
+    """A completed job's output from the file store, whichever node's worker produced it."""
     job = await _visible(deps, actor, job_id, private=True)
     if job["status"] != JobStatus.COMPLETED:
         raise Conflict(f"the job is {job['status']}; a result exists once it has completed")
     if not job["result_path"]:
         raise NotFound("this job produced no file")
-    path = Path(job["result_path"])
-    if not await asyncio.to_thread(path.is_file):
+    content_type = job["result_type"] or "application/octet-stream"
+    if job["result_key"] is None:  # written before results moved to the store: on this node's disk, if at all
+        path = Path(job["result_path"])
+        if not await asyncio.to_thread(path.is_file):
+            raise NotFound("the result file is gone (past retention)")
+        on_disk = (await asyncio.to_thread(path.stat)).st_size
+        return ResultFile(path.name, content_type, on_disk, file_chunks(path))
+    scope = job["tenant_id"]
+    size = await deps.files.size(scope, job["result_key"])
+    if size is None:
         raise NotFound("the result file is gone (past retention)")
-    return path, job["result_type"] or "application/octet-stream"
+    return ResultFile(job["result_path"], content_type, size, deps.files.read(scope, job["result_key"]))
 
 
 # ---- what workers call ------------------------------------------------------------------------

@@ -6,7 +6,6 @@ cancelled cleanup keeps what it already removed.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -61,7 +60,7 @@ async def jobs(
     deps: Deps,
     tenant_id: int | None,
     before: datetime,
-    remove_file: Callable[[str], bool],
+    remove_file: Callable[[dict[str, Any]], Awaitable[bool]],
     *,
     dry_run: bool,
     progress: Progress,
@@ -69,8 +68,9 @@ async def jobs(
     """Finished jobs of a tenant (None: system jobs) and their result files: (jobs, files).
 
     The file goes first: a crash in between leaves a row whose file is gone (its download says
-    so), never a file that no row points to. `remove_file` is told the path and returns whether
-    a file was (or, in a dry run, would be) removed.
+    so), never a file that no row points to. `remove_file` is given the row (`result_key` in the
+    file store, or a `result_path` on disk from before the store) and returns whether a file was
+    (or, in a dry run, would be) removed.
     """
     removed = files = 0
     after = 0
@@ -80,7 +80,7 @@ async def jobs(
         if not rows:
             return removed, files
         for row in rows:
-            if row["result_path"] and await asyncio.to_thread(remove_file, row["result_path"]):
+            if (row["result_key"] or row["result_path"]) and await remove_file(row):
                 files += 1
         if dry_run:
             removed += len(rows)

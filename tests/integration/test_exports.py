@@ -276,7 +276,7 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-async def test_export_of_100k_rows_in_bounded_memory(rt: Runtime, bulk: Tenant) -> None:
+async def test_export_of_100k_rows_in_bounded_memory(rt: Runtime, bulk: Tenant, tmp_path: Path) -> None:
     m = bulk["manager"]
     job = ok(await m.post("/api/v1/jobs", {"kind": "exports", "params": {"entity": "orders"}}), 202)
     peak_rss = baseline = _rss()
@@ -302,7 +302,9 @@ async def test_export_of_100k_rows_in_bounded_memory(rt: Runtime, bulk: Tenant) 
     job = await settled(m, job["id"])
     assert job["status"] == "completed", job
     assert job["result"]["rows"] == BULK
-    path = next((rt.data_dir / "results" / str(bulk.id)).glob(f"job-{job['id']}.csv"))
+    path = tmp_path / "export.csv"  # the result lives in the file store: download it
+    path.write_bytes((await m.get(f"/api/v1/jobs/{job['id']}/result")).text.encode())
+    assert not list((rt.data_dir / "results" / str(bulk.id)).glob(f"*job-{job['id']}.csv*"))  # nothing on disk
     size = path.stat().st_size
     lines = await asyncio.to_thread(_count_rows, path)
     rss_growth = peak_rss - baseline

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, json, page, path_id, read_body, read_query, resource
+from cmms.domain.files import content_disposition
 from cmms.domain.jobs import JobIn, JobQuery
 from cmms.domain.model import Page
 from cmms.services import jobs
@@ -96,11 +97,14 @@ async def cancel_job(request: web.Request) -> web.Response:
     headers=("Content-Disposition",),
 )
 async def job_result(request: web.Request) -> web.StreamResponse:
-    path, content_type = await jobs.result_file(request.app[DEPS], request[ACTOR], path_id(request))
-    return web.FileResponse(
-        path,
-        headers={
-            "Content-Type": content_type,
-            "Content-Disposition": f'attachment; filename="{path.name}"',
-        },
-    )
+    result = await jobs.result_file(request.app[DEPS], request[ACTOR], path_id(request))
+    response = web.StreamResponse()
+    response.content_type = result.content_type
+    response.content_length = result.size
+    response.headers["Content-Disposition"] = content_disposition(result.name)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    await response.prepare(request)
+    async for chunk in result.chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response

@@ -72,7 +72,7 @@ async def finished_jobs(
     """Finished jobs of a tenant (None: the system jobs) that ended before `before`, with their file."""
     return await fetchall(
         cur,
-        "SELECT id, result_path FROM jobs WHERE tenant_id IS NOT DISTINCT FROM %s AND status = ANY(%s)"
+        "SELECT id, result_path, result_key FROM jobs WHERE tenant_id IS NOT DISTINCT FROM %s AND status = ANY(%s)"
         " AND finished_at < %s AND id > %s ORDER BY id LIMIT %s",
         (tenant_id, FINISHED, before, after_id, limit),
     )

@@ -1,4 +1,5 @@
-"""Cleanup: retention of one tenant's audit trail, delivered events, finished jobs and their files,
+"""Cleanup: retention of one tenant's audit trail, delivered events, finished jobs and their files
+(in the file store; older ones on this node's disk),
 and dead refresh tokens. In the system scope (no tenant) it cleans the system jobs. A dry run
 only counts.
 """
@@ -10,6 +11,7 @@ import contextlib
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from cmms.domain.jobs import CleanupParams
 from cmms.jobs.context import JobContext, JobResult
@@ -49,8 +51,12 @@ async def run(ctx: JobContext, params: CleanupParams) -> JobResult:
         done += 1
         await progress("sessions")
 
-    def remove_file(path: str) -> bool:
-        return _remove(Path(path), folder, dry_run=dry_run)
+    async def remove_file(job: dict[str, Any]) -> bool:
+        if job["result_key"]:
+            if dry_run:
+                return await ctx.deps.files.size(tenant, job["result_key"]) is not None
+            return await ctx.deps.files.delete(tenant, job["result_key"])
+        return await asyncio.to_thread(_remove, Path(job["result_path"]), folder, dry_run=dry_run)
 
     before = now - timedelta(days=settings.jobs.job_retention_days)
     summary["jobs"], summary["files"] = await retention.jobs(
