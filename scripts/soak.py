@@ -88,6 +88,7 @@ class Soak:
         self.daemon.cli("user", "create", "--tenant", self.tenant, "--email", "admin@soak.test", "--role", "admin",
                         "--password-stdin", stdin=PASSWORD + "\n")
         self.admin, self.admin_login = await login(self.daemon.url, self.tenant, "admin@soak.test")
+        self.logged_in = time.monotonic()
         self.daemon.cli("seed", "--tenant", self.tenant, "--assets", "500", "--orders", "2000")
         _, gone = await login(self.daemon.url, self.tenant, "admin@soak.test")
         self.revoked = Client(self.daemon.url, gone["access_token"])
@@ -108,6 +109,7 @@ class Soak:
     async def relogin(self) -> None:
         try:
             self.admin, _ = await login(self.daemon.url, self.tenant, "admin@soak.test")
+            self.logged_in = time.monotonic()
         except Exception:
             pass
 
@@ -183,6 +185,10 @@ class Soak:
                 await asyncio.wait_for(self.stop.wait(), self.args.report_every)
             except TimeoutError:
                 pass
+            # Like the console, log in again before the access token expires, so sockets that
+            # the server closes at expiry reconnect with a fresh token.
+            if time.monotonic() - self.logged_in > 600:
+                await self.relogin()
             rss = 0.0
             try:
                 rss = psutil.Process(self.daemon.proc.pid).memory_info().rss / 2**20 if self.daemon.proc else 0.0
