@@ -70,6 +70,7 @@ async def _begun(pool: aiopg.Pool) -> AsyncIterator[Cursor]:
                 conn = await pool.acquire()
         except LOST as exc:
             raise Unavailable("the database is unavailable; try again") from exc
+        cur = None
         try:
             cur = await conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
             try:
@@ -77,7 +78,7 @@ async def _begun(pool: aiopg.Pool) -> AsyncIterator[Cursor]:
                     await cur.execute("BEGIN")
             except LOST as exc:
                 conn.close()
-                if attempt == 2:
+                if attempt == 2 or isinstance(exc, TimeoutError):  # a hung server: do not wait twice
                     raise Unavailable("the database is unavailable; try again") from exc
                 continue
             try:
@@ -90,6 +91,8 @@ async def _begun(pool: aiopg.Pool) -> AsyncIterator[Cursor]:
             await cur.execute("COMMIT")
             return
         finally:
+            if cur is not None and not conn.closed:
+                cur.close()
             await pool.release(conn)
 
 
