@@ -294,3 +294,20 @@ async def test_if_match_on_an_item(tenant: Tenant, place: dict[str, Any]) -> Non
 
 def test_every_type_is_in_the_fixture() -> None:
     assert {i["type"] for i in EVERY_TYPE} == {"checkbox", "pass_fail", "number", "text", "choice", "meter", "heading"}
+
+
+async def test_unknown_items_and_unparseable_numbers(tenant: Tenant, place: dict[str, Any]) -> None:
+    wo, checklist = await order_with_checklist(tenant, place["asset"]["id"])
+    tech = tenant["technician"]
+    assert_problem(await record(tech, wo["id"], 2**62, {"value": True}), 404, field="item_id")
+    other, other_list = await order_with_checklist(tenant, place["asset"]["id"])
+    foreign_item = other_list["items"][1]["id"]  # an item of another order is unknown here
+    assert_problem(await record(tech, wo["id"], foreign_item, {"value": True}), 404, field="item_id")
+    number = item_of(checklist, "Vibration DE")
+    url = f"/api/v1/orders/{wo['id']}/checklist/items/{number['id']}"
+    for raw in (b'{"value": 1e999}', b'{"value": NaN}', b'{"value": Infinity}'):
+        reply = await tech.request("PATCH", url, data=raw, headers={"Content-Type": "application/json"})
+        assert_problem(reply, 400, field="body")
+    assert_problem(await record(tech, wo["id"], number["id"], {"value": 1, "colour": "red"}), 422, field="colour")
+    assert item_of(ok(await tech.get(f"/api/v1/orders/{wo['id']}/checklist")), "Vibration DE") == number
+    assert other["id"] != wo["id"]
