@@ -97,6 +97,8 @@ async def record_item(
         sent = patch_values(data)
         if item["type"] == ItemType.HEADING:
             raise ValidationFailed("a heading records nothing", field="value")
+        if not sent:
+            return present_item(item)  # nothing sent, nothing recorded
         recorded = rules.check_value(item, data.value) if "value" in sent else None
         values = {
             "value": item["value"] if recorded is None else recorded.value,

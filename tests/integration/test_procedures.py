@@ -311,3 +311,13 @@ async def test_unknown_items_and_unparseable_numbers(tenant: Tenant, place: dict
     assert_problem(await record(tech, wo["id"], number["id"], {"value": 1, "colour": "red"}), 422, field="colour")
     assert item_of(ok(await tech.get(f"/api/v1/orders/{wo['id']}/checklist")), "Vibration DE") == number
     assert other["id"] != wo["id"]
+
+
+async def test_an_empty_recording_changes_nothing(tenant: Tenant, place: dict[str, Any]) -> None:
+    wo, checklist = await order_with_checklist(tenant, place["asset"]["id"])
+    item = item_of(checklist, "Remarks")
+    assert ok(await record(tenant["technician"], wo["id"], item["id"], {})) == item
+    rows = await tenant.sql(
+        "SELECT count(*) AS n FROM audit_log WHERE action = 'record_item' AND entity_id = %s", (wo["id"],)
+    )
+    assert rows == [{"n": 0}]
