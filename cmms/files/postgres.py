@@ -21,7 +21,7 @@ from typing import Any
 from cmms.files.base import CHUNK, Meter, Stored
 
 Cursor = Any  # aiopg cursor (tuples)
-BATCH = 4  # chunks per SELECT while reading: about 1 MiB
+BATCH = 2  # chunks per SELECT while reading (512 KiB; psycopg2 holds them hex-encoded too)
 
 
 @asynccontextmanager

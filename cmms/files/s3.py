@@ -48,13 +48,13 @@ class S3Files:
                     if upload_id is None:
                         started = await self.client.create_multipart_upload(Bucket=self.bucket, Key=name)
                         upload_id = started["UploadId"]
-                    parts.append(await self._part(name, upload_id, len(parts) + 1, bytes(pending)))
-                    pending.clear()
+                    parts.append(await self._part(name, upload_id, len(parts) + 1, pending))
+                    pending = bytearray()  # a new buffer, not a copy: the sent one is dropped
             if upload_id is None:
                 await self.client.put_object(Bucket=self.bucket, Key=name, Body=bytes(pending))
             else:
                 if pending:
-                    parts.append(await self._part(name, upload_id, len(parts) + 1, bytes(pending)))
+                    parts.append(await self._part(name, upload_id, len(parts) + 1, pending))
                 await self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=name, UploadId=upload_id, MultipartUpload={"Parts": parts}
                 )
@@ -68,7 +68,7 @@ class S3Files:
             raise
         return Stored(key, meter.size, meter.sha256)
 
-    async def _part(self, name: str, upload_id: str, number: int, data: bytes) -> dict[str, Any]:
+    async def _part(self, name: str, upload_id: str, number: int, data: bytearray) -> dict[str, Any]:
         answer = await self.client.upload_part(
             Bucket=self.bucket, Key=name, UploadId=upload_id, PartNumber=number, Body=data
         )
