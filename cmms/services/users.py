@@ -35,14 +35,21 @@ async def list_users(deps: Deps, actor: Actor, query: UserQuery) -> Page:
     async with transaction(deps.pool, actor.tenant_id) as cur:
         where = crud.Where(actor.tenant_id).eq("role", query.role)
         rows, cursor = await crud.page(cur, "users", where, limit=query.limit, cursor=query.cursor)
-    return [repo.public(r) for r in rows], cursor
+    return [_pay_hidden(actor, repo.public(r)) for r in rows], cursor
 
 
 async def get(deps: Deps, actor: Actor, user_id: int) -> dict[str, Any]:
     if actor.user_id != user_id:
         require(actor, STAFF, "see other users")
     async with transaction(deps.pool, actor.tenant_id) as cur:
-        return repo.public(await repo.get(cur, actor.tenant_id, user_id))
+        return _pay_hidden(actor, repo.public(await repo.get(cur, actor.tenant_id, user_id)))
+
+
+def _pay_hidden(actor: Actor, user: dict[str, Any]) -> dict[str, Any]:
+    """Pay is for supervisors and the user themself: a colleague's hourly rate shows as null."""
+    if actor.is_supervisor or user["id"] == actor.user_id:
+        return user
+    return {**user, "hourly_rate": None}
 
 
 async def create(deps: Deps, actor: Actor, data: UserIn) -> dict[str, Any]:

@@ -40,3 +40,14 @@ async def test_requesters_have_no_rate(tenant: Tenant) -> None:
     assert_problem(reply, 422, field="hourly_rate")
     [row] = await tenant.sql("SELECT hourly_rate FROM users WHERE id = %s", (requester_id,))
     assert row["hourly_rate"] is None
+
+
+async def test_colleagues_do_not_see_each_others_rates(tenant: Tenant) -> None:
+    tech_id, manager_id = tenant["technician"].user_id, tenant["manager"].user_id
+    ok(await tenant["admin"].patch(f"/api/v1/users/{manager_id}", {"hourly_rate": "55.00"}))
+    ok(await tenant["admin"].patch(f"/api/v1/users/{tech_id}", {"hourly_rate": "41.00"}))
+    assert ok(await tenant["technician"].get(f"/api/v1/users/{manager_id}"))["hourly_rate"] is None
+    assert ok(await tenant["technician"].get(f"/api/v1/users/{tech_id}"))["hourly_rate"] == "41.00"
+    listed = {u["id"]: u["hourly_rate"] for u in ok(await tenant["technician"].get("/api/v1/users"))["items"]}
+    assert listed[manager_id] is None and listed[tech_id] == "41.00"
+    assert ok(await tenant["manager"].get(f"/api/v1/users/{tech_id}"))["hourly_rate"] == "41.00"
