@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -87,6 +88,10 @@ class FileStore(Protocol):
 
     async def keys(self, scope: int | None) -> list[str]:
         """Every key of the scope (tests and orphan sweeps; not for request paths)."""
+        ...
+
+    async def created_before(self, scope: int | None, before: datetime) -> list[str]:
+        """Keys of the scope's objects written before `before`: candidates for the orphan sweep."""
         ...
 
     async def health(self) -> dict[str, object]: ...

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from cmms.files.base import CHUNK, Meter, Stored
@@ -131,6 +132,14 @@ class PostgresFiles:
     async def keys(self, scope: int | None) -> list[str]:
         async with _transaction(self.pool, scope) as cur:
             await cur.execute("SELECT key::text FROM file_objects WHERE tenant_id IS NOT DISTINCT FROM %s", (scope,))
+            return [r[0] for r in await cur.fetchall()]
+
+    async def created_before(self, scope: int | None, before: datetime) -> list[str]:
+        async with _transaction(self.pool, scope) as cur:
+            await cur.execute(
+                "SELECT key::text FROM file_objects WHERE tenant_id IS NOT DISTINCT FROM %s AND created_at < %s",
+                (scope, before),
+            )
             return [r[0] for r in await cur.fetchall()]
 
     async def health(self) -> dict[str, object]:

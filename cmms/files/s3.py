@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -104,11 +105,17 @@ class S3Files:
         return True
 
     async def keys(self, scope: int | None) -> list[str]:
+        return [key for key, _ in await self._listing(scope)]
+
+    async def created_before(self, scope: int | None, before: datetime) -> list[str]:
+        return [key for key, modified in await self._listing(scope) if modified < before]
+
+    async def _listing(self, scope: int | None) -> list[tuple[str, datetime]]:
         folder = self._object(scope, "")
-        found: list[str] = []
+        found: list[tuple[str, datetime]] = []
         paginator = self.client.get_paginator("list_objects_v2")
         async for page in paginator.paginate(Bucket=self.bucket, Prefix=folder):
-            found += [item["Key"].removeprefix(folder) for item in page.get("Contents", [])]
+            found += [(item["Key"].removeprefix(folder), item["LastModified"]) for item in page.get("Contents", [])]
         return found
 
     async def pending_uploads(self) -> list[str]:

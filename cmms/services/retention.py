@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from cmms.db.pool import Cursor, transaction
-from cmms.db.repos import idempotency, periodic, revocations
+from cmms.db.repos import attachments, idempotency, periodic, revocations
 from cmms.db.repos import retention as repo
 from cmms.services.deps import Deps
 
@@ -108,3 +108,18 @@ async def idempotency_keys(deps: Deps, tenant_id: int, *, dry_run: bool, keep_ho
         return 0
     async with transaction(deps.pool, tenant_id) as cur:
         return await idempotency.purge(cur, tenant_id, keep_hours)
+
+
+async def orphan_files(deps: Deps, tenant_id: int | None, before: datetime, *, dry_run: bool) -> int:
+    """Stored objects nothing points at, written before `before`: what a process killed between
+    storing a file and recording it left behind (a normal failure deletes its own at once)."""
+    candidates = await deps.files.created_before(tenant_id, before)
+    if not candidates:
+        return 0
+    async with transaction(deps.pool, tenant_id) as cur:
+        kept = await attachments.referenced(cur, candidates)
+    orphans = [key for key in candidates if key not in kept]
+    if not dry_run:
+        for key in orphans:
+            await deps.files.delete(tenant_id, key)
+    return len(orphans)

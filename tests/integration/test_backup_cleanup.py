@@ -265,7 +265,16 @@ async def _cleanup(rt: Runtime, tenant: Tenant, *, dry_run: bool) -> dict[str, A
     return dict((await run_job(rt, job["id"], tenant.id))["result"])
 
 
-EXPECTED = {"audit": 2, "events": 1, "refresh_tokens": 2, "idempotency_keys": 0, "jobs": 3, "files": 1, "temp_files": 1}
+EXPECTED = {
+    "audit": 2,
+    "events": 1,
+    "refresh_tokens": 2,
+    "idempotency_keys": 0,
+    "jobs": 3,
+    "files": 1,
+    "temp_files": 1,
+    "orphan_files": 0,
+}
 
 
 async def test_a_dry_run_counts_and_changes_nothing(rt: Runtime, aged: dict[str, Any]) -> None:

@@ -129,3 +129,14 @@ async def test_unknown_keys_are_simply_absent(store: FileStore, tenant: Tenant) 
         assert await store.size(tenant.id, key) is None
         assert await read_all(store, tenant.id, key) == b""
         assert await store.delete(tenant.id, key) is False
+
+
+async def test_created_before_lists_what_the_orphan_sweep_may_consider(store: FileStore, tenant: Tenant) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    stored = await store.put(tenant.id, stream(b"an orphan, maybe"))
+    now = datetime.now(UTC)
+    assert stored.key in await store.created_before(tenant.id, now + timedelta(minutes=5))
+    assert stored.key not in await store.created_before(tenant.id, now - timedelta(hours=1))
+    assert stored.key not in await store.created_before(None, now + timedelta(minutes=5))
+    await store.delete(tenant.id, stored.key)

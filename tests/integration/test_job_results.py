@@ -150,3 +150,21 @@ async def test_a_backup_restores_the_stored_files(scratch_db: str, tmp_path: Pat
     async with open_pool(scratch_db, minsize=1, maxsize=2, statement_timeout_ms=30_000) as pool:
         back = await read_all(PostgresFiles(pool), tenant_id, stored.key)
     assert hashlib.sha256(back).hexdigest() == stored.sha256 == hashlib.sha256(data).hexdigest()
+
+
+async def test_cleanup_sweeps_stored_objects_that_nothing_points_at(rt: Runtime, tenant: Tenant) -> None:
+    async def one() -> Any:
+        yield b"left behind by a killed worker"
+
+    orphan = await rt.deps.files.put(tenant.id, one())
+    kept = await _run(rt, await _export(tenant), tenant.id)  # a current result: referenced
+    old = rt.deps.clock() - timedelta(days=2)
+    await tenant.sql(
+        "UPDATE file_objects SET created_at = %s WHERE key = ANY(%s::uuid[]) RETURNING key",
+        (old, [orphan.key, kept["result_key"]]),
+    )
+    cleanup = await jobs_service.create(rt.deps, tenant.operator, JobIn(kind=JobKind.CLEANUP, params={}))
+    done = await _run(rt, cleanup["id"], tenant.id)
+    assert done["result"]["orphan_files"] == 1, done
+    assert await rt.deps.files.size(tenant.id, orphan.key) is None
+    assert await rt.deps.files.size(tenant.id, kept["result_key"]) is not None

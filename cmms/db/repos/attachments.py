@@ -83,3 +83,14 @@ async def checklist_item_exists(cur: Cursor, tenant_id: int, order_id: int, item
         (tenant_id, order_id, item_id),
     )
     return bool(rows)
+
+
+async def referenced(cur: Cursor, keys: list[str]) -> set[str]:
+    """Which of these store keys a blob or a job result still points at."""
+    rows = await fetchall(
+        cur,
+        "SELECT store_key AS key FROM file_blobs WHERE store_key = ANY(%s)"
+        " UNION SELECT result_key FROM jobs WHERE result_key = ANY(%s)",
+        (keys, keys),
+    )
+    return {str(r["key"]) for r in rows}

@@ -63,6 +63,9 @@ async def run(ctx: JobContext, params: CleanupParams) -> JobResult:
         ctx.deps, tenant, before, remove_file, dry_run=dry_run, progress=progress
     )
     summary["temp_files"] = await asyncio.to_thread(_stale_parts, folder, dry_run=dry_run)
+    summary["orphan_files"] = await retention.orphan_files(
+        ctx.deps, tenant, now - timedelta(seconds=STALE_PART), dry_run=dry_run
+    )
     if tenant is None:
         summary.update(await retention.system_records(ctx.deps, dry_run=dry_run))
     return JobResult(summary=summary)
