@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 TASK_NAME = "cmms.deliver_webhook"
 Kick = Callable[[int, int], Awaitable[None]]
 Key = tuple[int, int]  # (tenant, webhook)
+BATCH = 50  # pending deliveries read at once
 
 
 class Senders:
@@ -111,21 +112,24 @@ class Senders:
     async def _send_pending(self, tenant_id: int, lease: svc.Lease) -> float | None:
         """Send in seq order until none is left (None) or the first is not due (seconds to wait)."""
         settings = self.deps.settings.webhooks
-        while True:
-            pending = await svc.head(self.deps, tenant_id, lease.webhook_id)
-            if pending is None:
-                return None
+        batch = await svc.heads(self.deps, tenant_id, lease.webhook_id, BATCH)
+        while batch:
+            pending, rest = batch[0], batch[1:]
             if not pending.due:
                 return _seconds_until(pending.next_attempt_at, self.deps.clock())
             hdrs = headers(lease.secret, pending.event, pending.id, pending.body)
             outcome = await post(self.session, settings, lease.url, hdrs, pending.body)
             if outcome.error:
                 log.info("webhook %s delivery %s: %s", lease.webhook_id, pending.id, outcome.error)
-            settled = await svc.settle(self.deps, tenant_id, lease, pending, outcome.as_row(), self.owner)
+            # Once the batch runs out, the attempt's own statement brings the next ones.
+            more = 0 if rest else BATCH
+            settled = await svc.settle(self.deps, tenant_id, lease, pending, outcome.as_row(), self.owner, more)
             if settled.stop:
                 return None
             if settled.retry_in is not None:
                 return settled.retry_in
+            batch = rest or settled.following
+        return None
 
     def _later(self, key: Key, seconds: float) -> None:
         old = self._timers.pop(key, None)

@@ -9,11 +9,12 @@ or schedules the retry in the row; `due` is the sweep that finds work a lost sen
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from cmms.db.pool import Cursor, fetchone, transaction
+from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import events as event_log
 from cmms.db.repos import webhook_deliveries as repo
 from cmms.db.repos import webhooks as hooks
@@ -32,17 +33,22 @@ class Intake:
     idle: list[int]  # of those, the ones no sender holds: they need a wake-up
 
 
-@dataclass(frozen=True)
+@dataclass
 class Lease:
+    """What a sender knows of the webhook it holds; `failing` and `renewed` save writes per attempt."""
+
     webhook_id: int
     url: str
     secret: str
+    failing: bool
+    renewed: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
 class Settled:
     retry_in: float | None  # seconds until this delivery's next attempt; None: move on
     stop: bool = False  # the webhook was switched off
+    following: list[Pending] = field(default_factory=list)  # the next pending ones, in seq order
 
 
 @dataclass(frozen=True)
@@ -62,23 +68,27 @@ def lease_seconds(deps: Deps) -> float:
     return w.connect_timeout + w.timeout + 15.0
 
 
+async def has_active(deps: Deps, tenant_id: int) -> bool:
+    async with transaction(deps.pool, tenant_id) as cur:
+        return await repo.has_active(cur, tenant_id)
+
+
 async def intake(deps: Deps, row: dict[str, Any]) -> Intake:
     """Turn one relayed outbox row into a delivery per matching webhook."""
     tenant_id, seq = row["tenant_id"], row["seq"]
+    body = dumps(delivery_body(row))
+    patterns, audience = rules.candidates(row["type"]), list(row["audience"])
     async with transaction(deps.pool, tenant_id) as cur:
-        hooks = await repo.matching(cur, tenant_id, seq, rules.candidates(row["type"]), list(row["audience"]))
-        if not hooks:
-            return Intake([], [])
-        body = dumps(delivery_body(row))
-        created = await repo.insert(cur, tenant_id, [h["id"] for h in hooks], seq, row["type"], body)
-    busy = {h["id"] for h in hooks if h["busy"]}
-    return Intake(created, [h for h in created if h not in busy])
+        made = await repo.deliver(cur, tenant_id, seq, row["type"], body, patterns, audience)
+    return Intake([int(m["webhook_id"]) for m in made], [int(m["webhook_id"]) for m in made if not m["busy"]])
 
 
 async def take_lease(deps: Deps, tenant_id: int, webhook_id: int, owner: str) -> Lease | None:
     async with transaction(deps.pool, tenant_id) as cur:
         row = await repo.lease(cur, tenant_id, webhook_id, owner, lease_seconds(deps))
-    return None if row is None else Lease(webhook_id, row["url"], row["secret"])
+    if row is None:
+        return None
+    return Lease(webhook_id, row["url"], row["secret"], row["failing_since"] is not None)
 
 
 async def release(deps: Deps, tenant_id: int, webhook_id: int, owner: str) -> None:
@@ -86,17 +96,33 @@ async def release(deps: Deps, tenant_id: int, webhook_id: int, owner: str) -> No
         await repo.release(cur, tenant_id, webhook_id, owner)
 
 
-async def head(deps: Deps, tenant_id: int, webhook_id: int) -> Pending | None:
+async def heads(deps: Deps, tenant_id: int, webhook_id: int, limit: int = 50) -> list[Pending]:
+    """The webhook's first pending deliveries in seq order (a sender sends them in turn)."""
     async with transaction(deps.pool, tenant_id) as cur:
-        row = await repo.head(cur, tenant_id, webhook_id)
-    if row is None:
-        return None
-    body = row["body"].encode()
-    return Pending(row["id"], row["seq"], row["event"], body, row["tries"], bool(row["due"]), row["next_attempt_at"])
+        rows = await repo.heads(cur, tenant_id, webhook_id, limit)
+    return _pending(rows)
+
+
+def _pending(rows: list[dict[str, Any]]) -> list[Pending]:
+    return [
+        Pending(r["id"], r["seq"], r["event"], r["body"].encode(), r["tries"], bool(r["due"]), r["next_attempt_at"])
+        for r in rows
+    ]
+
+
+async def head(deps: Deps, tenant_id: int, webhook_id: int) -> Pending | None:
+    first = await heads(deps, tenant_id, webhook_id, 1)
+    return first[0] if first else None
 
 
 async def settle(
-    deps: Deps, tenant_id: int, lease: Lease, pending: Pending, outcome: dict[str, Any], owner: str
+    deps: Deps,
+    tenant_id: int,
+    lease: Lease,
+    pending: Pending,
+    outcome: dict[str, Any],
+    owner: str,
+    following: int = 0,
 ) -> Settled:
     """Record an attempt and what follows from it: move on, retry later, or stop.
 
@@ -116,26 +142,29 @@ async def settle(
         status = DeliveryStatus.PENDING
         retry_in = rules.retry_delay(tries, settings.retry_base_seconds, random.random())
     async with transaction(deps.pool, tenant_id) as cur:
-        attempts = await _attempt_number(cur, tenant_id, pending.id)
-        await repo.add_attempt(cur, tenant_id, pending.id, attempts, outcome)
-        await repo.settle(cur, tenant_id, pending.id, status=status.value, outcome=outcome, retry_in=retry_in)
+        rows = await repo.record_attempt(
+            cur,
+            tenant_id,
+            lease.webhook_id,
+            pending.id,
+            status=status.value,
+            outcome=outcome,
+            retry_in=retry_in,
+            following=following,
+        )
+        if time.monotonic() - lease.renewed > lease_seconds(deps) / 3:
+            await repo.lease(cur, tenant_id, lease.webhook_id, owner, lease_seconds(deps))
+            lease.renewed = time.monotonic()
+        if ok and not lease.failing:
+            return Settled(None, following=_pending(rows))  # the common case: one statement
         health = await repo.mark_health(cur, tenant_id, lease.webhook_id, ok)
-        await repo.lease(cur, tenant_id, lease.webhook_id, owner, lease_seconds(deps))
+        lease.failing = not ok
         failing_for = health["failing_for"] if health else None
         if health and health["active"] and failing_for is not None:
             if failing_for >= timedelta(seconds=settings.disable_after_seconds):
                 await _switch_off(cur, tenant_id, lease.webhook_id, health["created_by"], failing_for)
                 return Settled(None, stop=True)
-    return Settled(retry_in)
-
-
-async def _attempt_number(cur: Cursor, tenant_id: int, delivery_id: int) -> int:
-    row = await fetchone(
-        cur,
-        "SELECT attempts FROM webhook_deliveries WHERE tenant_id = %s AND id = %s FOR UPDATE",
-        (tenant_id, delivery_id),
-    )
-    return int(row["attempts"]) + 1 if row else 1
+    return Settled(retry_in, following=_pending(rows))
 
 
 async def _switch_off(

@@ -7,31 +7,39 @@ from typing import Any
 from cmms.db.pool import Cursor, fetchall, fetchone
 
 
-async def matching(cur: Cursor, tenant_id: int, seq: int, patterns: list[str], audience: list[str]) -> list[Any]:
-    """Active webhooks that subscribed before `seq`, match the type and may see the audience.
+async def has_active(cur: Cursor, tenant_id: int) -> bool:
+    row = await fetchone(
+        cur, "SELECT EXISTS (SELECT 1 FROM webhooks WHERE tenant_id = %s AND active) AS found", (tenant_id,)
+    )
+    return bool(row and row["found"])
 
-    FOR SHARE makes a sender's lease release wait for this transaction: a sender that was seen
-    busy here sees the new delivery when it looks again after releasing.
+
+async def deliver(
+    cur: Cursor, tenant_id: int, seq: int, event: str, body: str, patterns: list[str], audience: list[str]
+) -> list[dict[str, Any]]:
+    """One delivery per active webhook that subscribed before `seq`, matches the type and may see
+    the audience; a replayed event inserts nothing (unique per webhook and seq). Answers the new
+    deliveries' webhooks and whether a sender holds each.
+
+    FOR SHARE makes a sender's lease release wait for this transaction: a sender seen busy here
+    sees the new delivery when it looks again after releasing.
     """
     return await fetchall(
         cur,
-        "SELECT id, coalesce(lease_until > now(), false) AS busy FROM webhooks"
+        "WITH m AS (SELECT id, coalesce(lease_until > now(), false) AS busy FROM webhooks"
         " WHERE tenant_id = %s AND active AND after_seq < %s AND events && %s::text[]"
-        " AND %s::text[] && ARRAY['tenant', 'role:' || role] ORDER BY id FOR SHARE",
-        (tenant_id, seq, patterns, audience),
+        " AND %s::text[] && ARRAY['tenant', 'role:' || role] FOR SHARE),"
+        " ins AS (INSERT INTO webhook_deliveries (tenant_id, webhook_id, seq, event, body)"
+        " SELECT %s, m.id, %s, %s, %s FROM m ON CONFLICT (webhook_id, seq) DO NOTHING RETURNING webhook_id)"
+        " SELECT ins.webhook_id, m.busy FROM ins JOIN m ON m.id = ins.webhook_id ORDER BY ins.webhook_id",
+        (tenant_id, seq, patterns, audience, tenant_id, seq, event, body),
     )
 
 
-async def insert(cur: Cursor, tenant_id: int, webhook_ids: list[int], seq: int, event: str, body: str) -> list[int]:
-    """One delivery per webhook; a replayed event inserts nothing (unique per webhook and seq)."""
-    rows = await fetchall(
-        cur,
-        "INSERT INTO webhook_deliveries (tenant_id, webhook_id, seq, event, body)"
-        " SELECT %s, w, %s, %s, %s FROM unnest(%s::bigint[]) AS w"
-        " ON CONFLICT (webhook_id, seq) DO NOTHING RETURNING webhook_id",
-        (tenant_id, seq, event, body, webhook_ids),
-    )
-    return [int(r["webhook_id"]) for r in rows]
+_HEADS = (
+    "SELECT id, seq, event, body, attempts, tries, next_attempt_at, next_attempt_at <= now() AS due"
+    " FROM webhook_deliveries WHERE tenant_id = %s AND webhook_id = %s AND status = 'pending'"
+)
 
 
 async def lease(cur: Cursor, tenant_id: int, webhook_id: int, owner: str, seconds: float) -> dict[str, Any] | None:
@@ -54,50 +62,54 @@ async def release(cur: Cursor, tenant_id: int, webhook_id: int, owner: str) -> N
     )
 
 
-async def head(cur: Cursor, tenant_id: int, webhook_id: int) -> dict[str, Any] | None:
-    """The first pending delivery by seq: nothing later is sent while it is pending."""
-    return await fetchone(
-        cur,
-        "SELECT id, seq, event, body, attempts, tries, next_attempt_at, next_attempt_at <= now() AS due"
-        " FROM webhook_deliveries WHERE tenant_id = %s AND webhook_id = %s AND status = 'pending'"
-        " ORDER BY seq LIMIT 1",
-        (tenant_id, webhook_id),
-    )
+async def heads(cur: Cursor, tenant_id: int, webhook_id: int, limit: int) -> list[dict[str, Any]]:
+    """The first pending deliveries by seq: nothing later is sent while an earlier one is pending."""
+    return await fetchall(cur, f"{_HEADS} ORDER BY seq LIMIT %s", (tenant_id, webhook_id, limit))
 
 
-async def add_attempt(cur: Cursor, tenant_id: int, delivery_id: int, number: int, outcome: dict[str, Any]) -> None:
-    await cur.execute(
-        "INSERT INTO webhook_attempts (tenant_id, delivery_id, number, status_code, duration_ms, error, response)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (
-            tenant_id,
-            delivery_id,
-            number,
-            outcome["status_code"],
-            outcome["duration_ms"],
-            outcome["error"],
-            outcome["response"],
-        ),
-    )
-
-
-async def settle(
+async def record_attempt(
     cur: Cursor,
     tenant_id: int,
+    webhook_id: int,
     delivery_id: int,
     *,
     status: str,
     outcome: dict[str, Any],
     retry_in: float | None,
-) -> None:
-    """The delivery after an attempt: delivered, failed for good, or pending until `retry_in` seconds."""
-    await cur.execute(
-        "UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, tries = tries + 1,"
+    following: int,
+) -> list[dict[str, Any]]:
+    """One statement: the delivery's next state (delivered, failed for good, or pending until
+    `retry_in` seconds from now), the attempt numbered after it, and the `following` pending
+    deliveries after it (a sender that keeps up needs no second query per delivery)."""
+    return await fetchall(
+        cur,
+        "WITH d AS (UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, tries = tries + 1,"
         " last_status = %s, last_error = %s, updated_at = now(),"
         " delivered_at = CASE WHEN %s = 'delivered' THEN now() ELSE delivered_at END,"
         " next_attempt_at = now() + make_interval(secs => %s)"
-        " WHERE tenant_id = %s AND id = %s",
-        (status, outcome["status_code"], outcome["error"], status, retry_in or 0, tenant_id, delivery_id),
+        " WHERE tenant_id = %s AND id = %s RETURNING id, attempts),"
+        " a AS (INSERT INTO webhook_attempts"
+        " (tenant_id, delivery_id, number, status_code, duration_ms, error, response)"
+        " SELECT %s, d.id, d.attempts, %s, %s, %s, %s FROM d RETURNING delivery_id)"
+        f" {_HEADS} AND id <> %s ORDER BY seq LIMIT %s",
+        (
+            status,
+            outcome["status_code"],
+            outcome["error"],
+            status,
+            retry_in or 0,
+            tenant_id,
+            delivery_id,
+            tenant_id,
+            outcome["status_code"],
+            outcome["duration_ms"],
+            outcome["error"],
+            outcome["response"],
+            tenant_id,
+            webhook_id,
+            delivery_id,
+            following,
+        ),
     )
 
 
