@@ -107,17 +107,31 @@ def main() -> None:
 @main.command()
 @click.option("--host", help="Listen address (default 127.0.0.1).")
 @click.option("--port", type=int, help="Listen port (default 8080).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 1024),
+    help="Processes serving the port together (SO_REUSEPORT), each a full node (default: one per core).",
+)
+@click.option("--child", type=click.Choice(["first", "other"]), hidden=True)  # set by the supervisor
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Run the daemon: REST API, health and metrics."""
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, child: str | None) -> None:
+    """Run the daemon: REST API, Socket.IO, health and metrics, on every core."""
     from dataclasses import replace
 
     from cmms.server import serve as serve_forever
+    from cmms.supervisor import default_workers, supervise
 
     started = time.perf_counter()
     settings = _settings(ctx)
     server = replace(settings.server, host=host or settings.server.host, port=port or settings.server.port)
-    run(serve_forever)(replace(settings, server=server), started)
+    settings = replace(settings, server=server)
+    workers = workers or default_workers()
+    if child is not None or workers == 1:
+        run(serve_forever)(settings, started, child=child)
+        return
+    if server.port == 0:
+        raise click.UsageError("--workers N (more than 1) needs a fixed --port: the processes share it")
+    sys.exit(run(supervise)(settings, workers, ctx.meta.get(_CHOSEN, {}).get("config_file")))
 
 
 @main.command()

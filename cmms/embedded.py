@@ -99,6 +99,9 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
             _ensure_database(server.get_uri())
             yield server.get_uri(database=DATABASE)
         finally:
+            # A user that was killed (a `cmms serve --workers` child) left its handle: without
+            # pruning it the last live process would not count itself last and never stop the server.
+            _prune_dead_handles(pgdata)
             server.cleanup()  # stops the server only when this is the last process holding it
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -41,7 +42,9 @@ def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
 
 
 @asynccontextmanager
-async def running(rt: Runtime, host: str, port: int) -> AsyncIterator[web.AppRunner]:
+async def running(rt: Runtime, host: str, port: int, *, reuse_port: bool = False) -> AsyncIterator[web.AppRunner]:
+    """The app served on host:port with its background tasks; `reuse_port` lets sibling processes
+    (`cmms serve --workers N`) listen on the same port, the kernel spreading connections over them."""
     app, _, relay = build_app(rt)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=rt.settings.server.shutdown_timeout)
     await runner.setup()
@@ -56,7 +59,7 @@ async def running(rt: Runtime, host: str, port: int) -> AsyncIterator[web.AppRun
     if rt.settings.jobs.scheduler_in_serve:
         background.append(asyncio.create_task(rt.scheduler().run(), name="scheduler"))
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         yield runner
     finally:
         await stop_tasks(background)
@@ -81,7 +84,7 @@ async def stop_tasks(tasks: list[asyncio.Task[None]], attempts: int = 20) -> Non
             log.warning("background task %s ended with %r", task.get_name(), task.exception())
 
 
-def _starting(settings: Settings) -> None:
+def announce_start(settings: Settings) -> None:
     data_dir = settings.data_dir
     new = not settings.database.url and not (data_dir / "postgres" / "PG_VERSION").exists()
     note = " (a new data dir: setting up PostgreSQL takes a few seconds)" if new else ""
@@ -118,17 +121,23 @@ async def _welcome(rt: Runtime, listen_url: str, startup_s: float) -> None:
     log.info(f"then log in with the console: {tui_command(url, demo.TENANT, demo.CONSOLE_EMAIL)}")
 
 
-async def serve(settings: Settings, started: float | None = None) -> None:
+async def serve(settings: Settings, started: float | None = None, *, child: str | None = None) -> None:
+    """One daemon process; `child` ("first" or "other") when it is one of `cmms serve --workers N`,
+    whose supervisor has announced the start and where only the first child prints the welcome."""
     started = started or time.perf_counter()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     host, port = settings.server.host, settings.server.port
-    _starting(settings)
-    async with open_runtime(settings) as rt, running(rt, host, port):
+    if child is None:
+        announce_start(settings)
+    async with open_runtime(settings) as rt, running(rt, host, port, reuse_port=child is not None):
         listen_host = f"[{host}]" if ":" in host else host
-        await _welcome(rt, f"http://{listen_host}:{port}", round(time.perf_counter() - started, 2))
+        if child in (None, "first"):
+            await _welcome(rt, f"http://{listen_host}:{port}", round(time.perf_counter() - started, 2))
+        else:
+            log.debug("worker process ready", extra={"pid": os.getpid()})
         gc.freeze()  # start-up objects are long-lived: keep them out of every collection
         await stop.wait()
         log.info("shutting down: no new connections, finishing requests in flight")

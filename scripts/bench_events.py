@@ -463,7 +463,7 @@ async def start_product(args: argparse.Namespace, workdir: Path) -> Target:
         port = args.port or free_port()
         target.version = code_version()
         target.proc = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
+            [*cli, "serve", "--port", str(port), "--workers", "1"],  # the single-process figures
             env=serve_env,
             cwd=REPO,
             stdout=open(workdir / "product-server.log", "wb"),

@@ -85,6 +85,8 @@ class Node:
                     "127.0.0.1",
                     "--port",
                     str(self.port),
+                    "--workers",
+                    "1",  # one process per node: the test kills the relay's process by its connection
                 ],
                 cwd=REPO,
                 env=self.env,
