@@ -12,7 +12,7 @@ from cmms.api import openapi
 from cmms.api.idempotency import idempotent
 from cmms.api.keys import DEPS, METRICS, READINESS
 from cmms.api.metrics import Metrics
-from cmms.api.middleware import make_middleware
+from cmms.api.middleware import add_request_id, make_middleware
 from cmms.api.routes import ALL_TABLES
 from cmms.api.routing import ACTOR, REQUEST_ID, SESSION, Handler
 from cmms.domain.errors import Unauthenticated
@@ -25,6 +25,7 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, dict[str, object]]]]
 def make_app(deps: Deps, readiness: ReadinessCheck) -> web.Application:
     metrics = Metrics(deps.cache)
     app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=deps.settings.server.max_body_bytes)
+    app.on_response_prepare.append(add_request_id)
     app[DEPS] = deps
     app[METRICS] = metrics
     app[READINESS] = readiness

@@ -16,6 +16,14 @@ from cmms.logs import request_id_var
 log = logging.getLogger("cmms.access")
 
 
+async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """`on_response_prepare`: the id goes out with the headers, also on responses a handler streams
+    itself (a prepared response's headers are sent before the middleware sees it again)."""
+    rid = request.get(REQUEST_ID)
+    if rid is not None and "X-Request-Id" not in response.headers:
+        response.headers["X-Request-Id"] = rid
+
+
 def make_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid-type]
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -38,7 +46,8 @@ def make_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid-t
                 )
             except Exception as exc:
                 response = errors.from_exception(exc, rid)
-            response.headers["X-Request-Id"] = rid
+            if not response.prepared:
+                response.headers["X-Request-Id"] = rid
             elapsed = time.perf_counter() - started
             route = request.match_info.route.resource
             template = route.canonical if route is not None else "unmatched"

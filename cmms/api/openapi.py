@@ -83,6 +83,10 @@ IF_MATCH = {
     "description": 'the ETag of the version you read (`"3"`, `W/"3"` or `3`); `*` or absent: no check',
     "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
 }
+QUERY_MEANINGS = {
+    "limit": "items per page",
+    "cursor": "the `next_cursor` of the previous page, as it was (anything else is 422)",
+}
 PATH_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
@@ -208,7 +212,10 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     required = set(schema.get("required", []))
     out = []
     for name, prop in schema.get("properties", {}).items():
-        out.append({"name": name, "in": "query", "required": name in required, "schema": _without_null(prop)})
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": _without_null(prop)}
+        if name in QUERY_MEANINGS:
+            parameter["description"] = QUERY_MEANINGS[name]
+        out.append(parameter)
     return out
 
 
