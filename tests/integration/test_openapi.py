@@ -139,7 +139,9 @@ def test_versioned_resources_document_their_etag(document: dict[str, Any]) -> No
 
 
 def test_patch_and_delete_document_if_match(document: dict[str, Any]) -> None:
-    exempt = {("delete", "/api/v1/jobs/{id}")}  # a cancel request; the handler reads no If-Match
+    # Opting out is explicit (e.g. cancelling a job, revoking a key); those handlers read no If-Match.
+    exempt = {(r.method.lower(), r.path) for table in ALL_TABLES for r in table.routes if r.if_match is False}
+    assert ("delete", "/api/v1/jobs/{id}") in exempt
     for method, path, op in operations(document):
         header = parameters(document, op).get(("header", "If-Match"))
         if method in ("patch", "delete") and (method, path) not in exempt:
@@ -263,3 +265,18 @@ async def test_what_the_schema_refuses_the_server_refuses_and_the_reverse(
     plan = document["components"]["schemas"]["PlanIn"]
     assert plan["else"]["required"] == ["interval_days"]
     assert set(plan["then"]["required"]) == {"meter", "meter_interval"}
+
+
+async def test_routes_that_document_if_match_read_it(tenant: Tenant) -> None:
+    """A malformed If-Match is refused naming it: the header the document offers is one the handler reads."""
+    admin = tenant["admin"]
+    checked, unread = 0, []
+    for route in (r for table in ALL_TABLES for r in table.routes if r.reads_if_match):
+        path = re.sub(r"{\w+}", "1", route.path)
+        reply = await admin.request(route.method, path, json={}, headers={"If-Match": "yesterday"})
+        fields = [e.get("field") for e in (reply.json.get("errors") or [])] if reply.status == 422 else []
+        if "If-Match" not in fields:
+            unread.append(f"{route.method} {route.path}: {reply.status}")
+        checked += 1
+    assert checked >= 10
+    assert unread == [], "declare if_match=False on routes that do not read it"

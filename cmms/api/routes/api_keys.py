@@ -42,6 +42,7 @@ async def get_key(request: web.Request) -> web.Response:
 @routes.route(
     "DELETE", "/api/v1/api-keys/{id}", summary="Revoke an API key, at once on every node", status=204,
     errors=(403, 404, 409),
+    if_match=False,  # revoking needs no version: the handler reads no If-Match
 )  # fmt: skip
 async def revoke_key(request: web.Request) -> web.Response:
     await api_keys.revoke(request.app[DEPS], request[ACTOR], path_id(request))
