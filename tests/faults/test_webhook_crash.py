@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 import pytest
 from aiohttp import web
 
@@ -89,6 +90,15 @@ async def hooked(shared_pg: PrivatePostgres, scratch: Path) -> AsyncIterator[Pla
         close_plant(p)
 
 
+def kill_every_process(plant: Plant) -> None:
+    """SIGKILL the node processes (`cmms serve` runs one per core under a parent) before the parent,
+    so none of them gets the orderly stop a parent's death would give it."""
+    assert plant.daemon.proc is not None
+    for child in psutil.Process(plant.daemon.proc.pid).children(recursive=True):
+        child.kill()
+    plant.daemon.kill()
+
+
 async def subscribe(plant: Plant, url: str) -> dict[str, Any]:
     return await plant.admin.ok("POST", "/api/v1/webhooks", {"url": url, "events": ["order:created"]}, 201)
 
@@ -117,7 +127,7 @@ async def test_sigkill_mid_delivery_loses_no_delivery(hooked: Plant, receiver: R
     await orders(hooked, 8, "before")
     await asyncio.wait_for(receiver.hanging.wait(), 30)  # the first delivery is on the wire
     in_flight = receiver.got[0]
-    hooked.daemon.kill()
+    kill_every_process(hooked)
     receiver.release.set()
     await hooked.daemon.start()
     await orders(hooked, 4, "after")
