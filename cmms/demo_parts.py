@@ -86,7 +86,9 @@ async def seed_parts(deps: Deps, manager: Actor, tech: Actor, machines: list[dic
                 part["id"], store["id"], MoveKind.RECEIVE, amount, unit_cost=D(cost), note="opening stock"
             )
             async with mutation(deps, manager) as cur:
-                await stock.post(cur, manager, spec)
+                pending = stock.Pending()
+                await stock.post(cur, manager, spec, pending)
+                await stock.flush(cur, manager, pending)
     await _purchase_orders(deps, manager, vendors, stores[0], parts)
     await _used_on_orders(deps, manager, tech, machines, stores, parts)
 

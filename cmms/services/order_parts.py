@@ -37,11 +37,12 @@ def present(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _reserve(cur: Cursor, actor: Actor, line: dict[str, Any], sign: int) -> None:
+async def _reserve(cur: Cursor, actor: Actor, line: dict[str, Any], sign: int, pending: stock.Pending) -> None:
     part = await stock.known(cur, part_repo.PARTS, actor.tenant_id, line["part_id"], "part_id")
     await stock.known(cur, part_repo.LOCATIONS, actor.tenant_id, line["location_id"], "location_id")
-    level = await stock.change_level(cur, actor, part, line["location_id"], reserved=sign * line["qty"])
-    await stock.publish_levels(cur, actor, [level], {"order_id": line["order_id"], "order_part_id": line["id"]})
+    qty = sign * line["qty"]
+    level = await stock.change_level(cur, actor, part, line["location_id"], reserved=qty, pending=pending)
+    pending.levels.append({**level, "order_id": line["order_id"], "order_part_id": line["id"]})
 
 
 async def plan(deps: Deps, actor: Actor, order_id: int, data: OrderPartIn) -> dict[str, Any]:
@@ -61,7 +62,9 @@ async def plan(deps: Deps, actor: Actor, order_id: int, data: OrderPartIn) -> di
                 "created_by": actor.user_id,
             },
         )
-        await _reserve(cur, actor, row, +1)
+        pending = stock.Pending()
+        await _reserve(cur, actor, row, +1, pending)
+        await stock.flush(cur, actor, pending)
         out = present(row)
         changes = {"line_id": row["id"], "part_id": data.part_id, "location_id": data.location_id, "qty": out["qty"]}
         await record(
@@ -99,7 +102,9 @@ async def issue(deps: Deps, actor: Actor, order_id: int, line_id: int, version: 
             order_part_id=line_id,
             unreserve=row["qty"],
         )
-        moved = await stock.post(cur, actor, spec)
+        pending = stock.Pending()
+        moved = await stock.post(cur, actor, spec, pending)
+        await stock.flush(cur, actor, pending)
         changes = {"status": "issued", "unit_cost": Decimal(moved["unit_cost"]), "issued_at": deps.clock()}
         updated = await _update(cur, row, changes, version)
         out = present(updated)
@@ -125,8 +130,9 @@ async def remove(deps: Deps, actor: Actor, order_id: int, line_id: int, version:
         order = await order_work.workable(cur, actor, order_id, lock="SHARE")
         row = await _line(cur, actor, order_id, line_id)
         order_work.check_open(order, order_work.FROZEN, "parts")
+        pending = stock.Pending()
         if row["status"] == "reserved":
-            await _reserve(cur, actor, row, -1)
+            await _reserve(cur, actor, row, -1, pending)
             status = "released"
         elif row["status"] == "issued":
             spec = stock.Spec(
@@ -138,10 +144,11 @@ async def remove(deps: Deps, actor: Actor, order_id: int, line_id: int, version:
                 order_id=order_id,
                 order_part_id=line_id,
             )
-            await stock.post(cur, actor, spec)
+            await stock.post(cur, actor, spec, pending)
             status = "returned"
         else:
             raise NotFound(f"work order {order_id} has no part line {line_id}", field="line_id")
+        await stock.flush(cur, actor, pending)
         await _update(cur, row, {"status": status}, version)
         await record(
             cur,
@@ -156,9 +163,11 @@ async def remove(deps: Deps, actor: Actor, order_id: int, line_id: int, version:
 
 async def release_all(cur: Cursor, actor: Actor, order_id: int) -> None:
     """Release every reservation of an order being cancelled, inside the transition's transaction."""
+    pending = stock.Pending()
     for row in await repo.reserved_lines(cur, actor.tenant_id, order_id):
-        await _reserve(cur, actor, row, -1)
+        await _reserve(cur, actor, row, -1, pending)
         await crud.update(cur, repo.TABLE, row, {"status": "released"}, None)
+    await stock.flush(cur, actor, pending)
 
 
 async def list_lines(deps: Deps, actor: Actor, order_id: int, query: PageQuery) -> Page:

@@ -146,6 +146,7 @@ async def receive(deps: Deps, actor: Actor, po_id: int, data: ReceiptIn, version
         rules.check_receivable(POStatus(row["status"]))
         by_id = {line["id"]: line for line in lines}
         taken = rules.receipt(by_id, [(entry.line_id, entry.qty) for entry in data.lines])
+        pending = stock.Pending()
         for line_id in sorted(taken, key=lambda i: (by_id[i]["part_id"], i)):
             line, qty = by_id[line_id], taken[line_id]
             spec = stock.Spec(
@@ -157,9 +158,10 @@ async def receive(deps: Deps, actor: Actor, po_id: int, data: ReceiptIn, version
                 purchase_order_id=po_id,
                 note=f"purchase order {po_id}",
             )
-            await stock.post(cur, actor, spec)
+            await stock.post(cur, actor, spec, pending)
             line["received_qty"] = Decimal(line["received_qty"]) + qty
             await repo.set_received(cur, actor.tenant_id, line_id, line["received_qty"])
+        await stock.flush(cur, actor, pending)  # every level is locked now: publish
         status = rules.status_after_receipt(lines)
         received_at = deps.clock() if status == POStatus.RECEIVED else None
         row = await repo.after_receipt(cur, actor.tenant_id, po_id, status, received_at)

@@ -3,13 +3,16 @@
 Locks, always in this order so that no two moves wait on each other in a cycle: the part row
 (FOR NO KEY UPDATE: its average cost and the stock total it is computed over), then the level
 rows of the locations involved in ascending id order, then the tenant's event counter when the
-outbox row is written. Everything — move row, levels, average, audit, events, a low-stock alert —
-commits together or not at all.
+outbox rows are written. A transaction that changes several levels (a transfer, a receipt of
+many lines, a cancelled order's reservations) therefore collects its events and low-stock alerts
+in a `Pending` and publishes them with `flush` only once every row it changes is locked: holding
+the tenant's counter while waiting for a level would deadlock with a move that holds that level.
+Everything — move rows, levels, average, audit, events, alerts — commits together or not at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +55,23 @@ class Spec:
     unreserve: Decimal = rules.ZERO  # an order line's issue consumes its own reservation
 
 
+@dataclass
+class Pending:
+    """What a stock transaction announces once all its locks are taken (see the module doc)."""
+
+    levels: list[dict[str, Any]] = field(default_factory=list)  # stock:changed data
+    alerts: list[tuple[dict[str, Any], int, Level]] = field(default_factory=list)  # (part, location, level)
+
+
+async def flush(cur: Cursor, actor: Actor, pending: Pending) -> None:
+    for part, location_id, level in pending.alerts:
+        await _low_stock_alert(cur, actor, part, location_id, level)
+    for data in pending.levels:
+        await event_repo.publish(cur, actor.tenant_id, ev.Event(STOCK_CHANGED, data, ev.STAFF_ROOMS))
+    pending.alerts.clear()
+    pending.levels.clear()
+
+
 def present_move(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in ("id", "part_id", "location_id", "kind", "to_location_id", "order_id")}
     out.update({k: row[k] for k in ("order_part_id", "purchase_order_id", "note", "created_by", "created_at")})
@@ -88,9 +108,10 @@ async def change_level(
     on_hand: Decimal = rules.ZERO,
     reserved: Decimal = rules.ZERO,
     *,
+    pending: Pending,
     field: str = "qty",
 ) -> dict[str, Any]:
-    """Lock, check and write one level, raise a low-stock alert on a crossing; the event data."""
+    """Lock, check and write one level; a crossing below the minimum queues its alert. The event data."""
     row = await repo.lock_level(cur, actor.tenant_id, part["id"], location_id, create=on_hand > 0)
     if row is None:
         raise Conflict(f"part {part['number']} has no stock at location {location_id}", field="location_id")
@@ -98,7 +119,7 @@ async def change_level(
     low, alert = rules.low_stock(row["low"], after.available, part["min_qty"])
     written = await repo.write_level(cur, actor.tenant_id, part["id"], location_id, after.on_hand, after.reserved, low)
     if alert:
-        await _low_stock_alert(cur, actor, part, location_id, after)
+        pending.alerts.append((part, location_id, after))
     return {"part_id": part["id"], **present_level(written, part)}
 
 
@@ -113,13 +134,8 @@ async def _low_stock_alert(cur: Cursor, actor: Actor, part: dict[str, Any], loca
     await alerts.trigger(cur, actor, asset=None, kind="low_stock", severity=Severity.WARNING, message=message)
 
 
-async def publish_levels(cur: Cursor, actor: Actor, levels: list[dict[str, Any]], extra: dict[str, Any]) -> None:
-    for level in levels:
-        await event_repo.publish(cur, actor.tenant_id, ev.Event(STOCK_CHANGED, {**level, **extra}, ev.STAFF_ROOMS))
-
-
-async def post(cur: Cursor, actor: Actor, spec: Spec) -> dict[str, Any]:
-    """Append one move inside the caller's transaction and bring the levels along."""
+async def post(cur: Cursor, actor: Actor, spec: Spec, pending: Pending) -> dict[str, Any]:
+    """Append one move inside the caller's transaction and bring the levels along (announced by `flush`)."""
     rules.check_move(spec.kind, spec.qty, spec.location_id, spec.to_location_id)
     part = await known(cur, part_repo.PARTS, actor.tenant_id, spec.part_id, "part_id", lock="FOR NO KEY UPDATE")
     await known(cur, part_repo.LOCATIONS, actor.tenant_id, spec.location_id, "location_id")
@@ -140,7 +156,7 @@ async def post(cur: Cursor, actor: Actor, spec: Spec) -> dict[str, Any]:
     changed = []
     for location_id, delta in sorted(rules.effects(spec.kind, spec.qty, spec.location_id, spec.to_location_id).items()):
         unreserve = -spec.unreserve if location_id == spec.location_id else rules.ZERO
-        changed.append(await change_level(cur, actor, part, location_id, delta, unreserve))
+        changed.append(await change_level(cur, actor, part, location_id, delta, unreserve, pending=pending))
     row = await repo.insert_move(
         cur,
         {
@@ -168,7 +184,8 @@ async def post(cur: Cursor, actor: Actor, spec: Spec) -> dict[str, Any]:
         entity_id=part["id"],
         changes={"move_id": row["id"], **audit},
     )
-    await publish_levels(cur, actor, changed, {"move_id": row["id"], "kind": spec.kind})
+    extra = {"move_id": row["id"], "kind": spec.kind, "order_id": spec.order_id}
+    pending.levels.extend({**level, **extra} for level in changed)
     return move
 
 
@@ -196,7 +213,10 @@ async def move(deps: Deps, actor: Actor, data: MoveIn) -> dict[str, Any]:
         note=data.note,
     )
     async with mutation(deps, actor) as cur:
-        return await post(cur, actor, spec)
+        pending = Pending()
+        moved = await post(cur, actor, spec, pending)
+        await flush(cur, actor, pending)
+        return moved
 
 
 async def list_moves(deps: Deps, actor: Actor, query: MoveQuery) -> Page:

@@ -134,3 +134,42 @@ async def test_the_ledger_is_append_only_for_the_application(tenant: Tenant) -> 
     for statement in ("UPDATE stock_moves SET qty = 100", "DELETE FROM stock_moves"):
         with pytest.raises(Exception, match="permission denied"):
             await tenant.sql(statement + " WHERE part_id = %s RETURNING id", (p["id"],))
+
+
+async def test_many_level_transactions_never_deadlock_with_single_moves(tenant: Tenant) -> None:
+    """Receipts of several lines, transfers crossing the minimum and cancellations of orders holding
+    several reservations, all at once with single issues of the same parts: no answer is a 5xx."""
+    admin, tech = tenant["admin"], tenant["technician"]
+    place = await store(tenant)
+    main, bin_ = place["main"]["id"], place["bin"]["id"]
+    vendor = ok(await admin.post("/api/v1/vendors", {"name": f"v-{main}"}), 201)
+    parts = [await part(admin, min_qty="500") for _ in range(3)]  # below the minimum from the first receipt
+    for p in parts:
+        await receive(admin, p["id"], main, "100")
+        await receive(admin, p["id"], bin_, "100")
+    statuses: list[int] = []
+    for round_ in range(6):
+        lines = [{"part_id": p["id"], "qty": "2", "unit_cost": "1.00"} for p in parts]
+        po = ok(await admin.post("/api/v1/purchase-orders", {"vendor_id": vendor["id"], "location_id": main,
+                                                             "lines": lines}), 201)  # fmt: skip
+        ok(await admin.post(f"/api/v1/purchase-orders/{po['id']}/transition", {"to": "ordered"}))
+        wo = ok(await admin.post("/api/v1/orders", {"title": f"round {round_}"}), 201)
+        for p in reversed(parts):
+            body = {"part_id": p["id"], "location_id": bin_, "qty": "1"}
+            ok(await admin.post(f"/api/v1/orders/{wo['id']}/parts", body), 201)
+        receipt = {"lines": [{"line_id": line["id"], "qty": "2"} for line in po["lines"]]}
+        calls = [
+            admin.post(f"/api/v1/purchase-orders/{po['id']}/receive", receipt),
+            admin.post(f"/api/v1/orders/{wo['id']}/transition", {"to": "cancelled"}),
+            *(move(admin, p["id"], bin_, "transfer", "1", to_location_id=main) for p in parts),
+            *(move(admin, p["id"], main, "transfer", "1", to_location_id=bin_) for p in reversed(parts)),
+            *(move(tech, p["id"], main, "issue", "1") for p in reversed(parts)),
+        ]
+        statuses += [r.status for r in await asyncio.gather(*calls)]
+    assert statuses and all(s < 500 for s in statuses), statuses
+    assert set(statuses) <= {200, 201}, statuses
+    for p in parts:
+        rows = await tenant.sql("SELECT * FROM stock_moves WHERE part_id = %s", (p["id"],))
+        table = await levels(tenant, p["id"])
+        assert {k[1]: v for k, v in replay(rows).items()} == {loc: row["on_hand"] for loc, row in table.items()}
+        assert all(row["reserved"] == 0 for row in table.values())
