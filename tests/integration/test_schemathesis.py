@@ -42,7 +42,7 @@ SEED = 20261203
 MAX_EXAMPLES = 5
 SHARDS = 2
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)  # a safety net: about a minute of CPU, stretched on a loaded machine
 
 
 async def _seed(rt: Runtime, client: TestClient) -> tuple[Tenant, dict[str, int]]:
@@ -123,6 +123,8 @@ async def test_every_answer_is_the_one_the_document_describes(
     args += ["--phases", "coverage,fuzzing", "--checks", ",".join(CHECKS)]
     args += ["--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1"]
     args += ["--generation-database", "none", "--no-shrink", "--warnings", "off"]
+    # Nothing timed: a loaded machine makes generation and answers slow, not wrong.
+    args += ["--suppress-health-check", "too_slow", "--request-timeout", "60"]
     # Shards in separate processes: the app serves on this process's loop while each shard generates
     # on its own core (schemathesis' threaded workers hit a CPython 3.11 AST race in hypothesis).
     tested = [i for i in operation_ids if i not in EXCLUDED]
