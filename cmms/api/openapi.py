@@ -190,7 +190,9 @@ def _problem_codes(r: Route, has_path_ids: bool) -> set[int]:
     if r.body is not None:
         codes |= {400, 413, 422}
     if r.body_content:
-        codes |= {413, 415, 422}
+        codes |= {413, 422}
+    if set(r.body_content) - {JSON_TYPE}:
+        codes.add(415)
     if r.query is not None or r.reads_if_match:
         codes.add(422)
     if r.reads_if_match:

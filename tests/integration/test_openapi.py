@@ -67,8 +67,12 @@ def test_operations_are_complete(document: dict[str, Any]) -> None:
             in_path = {name for where, name in parameters(document, op) if where == "path"}
             assert in_path == names, where
             if method in ("post", "patch", "put") and "requestBody" in op:
-                ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-                assert ref.rsplit("/", 1)[-1] in schemas, where
+                body = op["requestBody"]["content"]
+                assert all(media.get("schema") for media in body.values()), where
+                if "application/json" in body:  # JSON bodies are the validating models
+                    schema = body["application/json"]["schema"]
+                    refs = [s["$ref"] for s in [schema, *schema.get("anyOf", [])] if "$ref" in s]
+                    assert refs and all(ref.rsplit("/", 1)[-1] in schemas for ref in refs), where
             for code, response in op["responses"].items():
                 response = resolve(document, response)
                 if int(code) >= 400 and (method, path) != ("get", "/health/ready"):

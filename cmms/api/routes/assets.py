@@ -6,11 +6,29 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from cmms.api.keys import DEPS
-from cmms.api.routing import ACTOR, RouteTable, if_match, json, page, path_id, read_body, read_query, resource
+from cmms.api.routing import (
+    ACTOR,
+    JSON_TYPE,
+    RouteTable,
+    if_match,
+    json,
+    page,
+    path_id,
+    read_body,
+    read_query,
+    resource,
+)
 from cmms.domain.model import Asset, AssetIn, AssetPatch, AssetQuery, Page, Reading, ReadingQuery, ReadingsIn
 from cmms.services import assets, readings
 
 routes = RouteTable("assets")
+# `read_body(..., list_field="readings")` also takes the bare array of readings.
+READINGS_BODY = {
+    "anyOf": [
+        {"$ref": "#/components/schemas/ReadingsIn"},
+        ReadingsIn.model_json_schema(ref_template="#/components/schemas/{model}")["properties"]["readings"],
+    ]
+}
 
 
 class ReadingBatch(BaseModel):
@@ -89,6 +107,7 @@ async def delete_asset(request: web.Request) -> web.Response:
     "/api/v1/assets/{id}/readings",
     summary="Record meter readings (an object {readings: [...]} or a bare array); out-of-range values raise alerts",
     body=ReadingsIn,
+    body_content={JSON_TYPE: READINGS_BODY},
     response=ReadingBatch,
     status=201,
     errors=(403, 404, 422),
