@@ -225,6 +225,11 @@ async def seed(deps: Deps, *, tenant: str, assets: int, orders: int, seed_value:
             for start in range(0, orders, BATCH):
                 count = min(BATCH, orders - start)
                 notes += await _orders(cur, tenant_id, base + start, count, base + orders)
+    # Statistics and merged GIN pending lists at once, not whenever autovacuum comes by: until
+    # then every search over what was just loaded is several times slower.
+    async with transaction(deps.pool, tenant_id) as cur:
+        await cur.execute("SET LOCAL statement_timeout = 0")
+        await cur.execute("SELECT cmms_after_bulk_load()")
     return SeedReport(
         tenant=str(row["name"]),
         tenant_id=tenant_id,

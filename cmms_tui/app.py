@@ -34,7 +34,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8080"
 SearchMode = Literal["server", "fallback"]
 ALERT_SEVERITY = {"critical": "error", "warning": "warning", "info": "information"}
 NOTICE_SEVERITY = {"error": "error", "critical": "error", "warning": "warning"}
-VIEWS = ("orders", "assets", "alerts", "plans", "jobs", "kpis")
+VIEWS = ("orders", "assets", "alerts", "plans", "jobs", "kpis", "parts")
 PEOPLE_FIELDS = ("assignee_id", "requested_by", "by")  # who an order event names
 
 
@@ -69,6 +69,7 @@ class CmmsApp(ReportsFailures, App[None]):
         Binding("4", "view('plans')", "Plans", show=False),
         Binding("5", "view('jobs')", "Jobs", show=False),
         Binding("6", "view('kpis')", "KPIs", show=False),
+        Binding("7", "view('parts')", "Parts", show=False),
     ]
 
     conn: var[ConnState | None] = var(None, always_update=True)
@@ -274,7 +275,8 @@ class CmmsApp(ReportsFailures, App[None]):
         directory = self.directory
         if directory is None:
             return False
-        return name in ("orders", "assets", "jobs") or (name in ("alerts", "plans", "kpis") and directory.is_staff)
+        staff_views = ("alerts", "plans", "kpis", "parts")
+        return name in ("orders", "assets", "jobs") or (name in staff_views and directory.is_staff)
 
     def views(self) -> list[str]:
         return [v for v in VIEWS if self.view_allowed(v)]
@@ -328,6 +330,7 @@ class CmmsApp(ReportsFailures, App[None]):
             "p": "plans", "plans": "plans",
             "j": "jobs", "jobs": "jobs",
             "k": "kpis", "kpi": "kpis", "kpis": "kpis",
+            "pt": "parts", "part": "parts", "parts": "parts",
         }  # fmt: skip
         if word in aliases:
             self.run_worker(self.action_view(aliases[word]), exit_on_error=False)

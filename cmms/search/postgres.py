@@ -119,28 +119,43 @@ QUERIES = {
     "tsquery": "%(tsq)s::tsquery",
 }
 TSQ = "(SELECT tsq FROM q)"
+HQ = "(SELECT hq FROM q)"  # what ts_headline marks: the positive terms OR-ed (migration 0011)
+LEXEMES = "(SELECT lexemes FROM q)"  # a part holding none of these is not highlighted (NULL: try all)
 
 
-def _highlights(browse: bool, title: str, body: str) -> str:
+def _holds(document: str | None, weights: str) -> str:
+    """SQL: whether the stored document's parts of these weights hold a query lexeme (no parse)."""
+    if document is None:
+        return "true"
+    return f"({LEXEMES} IS NULL OR tsvector_to_array(ts_filter({document}, '{{{weights}}}')) && {LEXEMES})"
+
+
+def _highlights(browse: bool, title: str, body: str, document: str | None = None) -> str:
+    """Highlights of one page row. ts_headline parses the text it is given, which is most of a
+    search's cost: it gets the short OR-query, and only the parts of `document` (title: weight A,
+    body: B and C) that hold a query lexeme."""
     if browse:
         return f"NULL::text AS title_hl, NULL::text AS body_hl, left({body}, 400) AS body"
     strip = _literal(SENTINELS)
     return (
-        f"ts_headline('cmms_english', translate({title}, {strip}, ''), {TSQ}, {_literal(TITLE_HEADLINE)}) AS title_hl,"
-        f" ts_headline('cmms_english', translate(left({body}, 3000), {strip}, ''), {TSQ}, {_literal(HEADLINE)})"
-        f" AS body_hl, left({body}, 400) AS body"
+        f"CASE WHEN {_holds(document, 'a')} THEN ts_headline('cmms_english', translate({title}, {strip}, ''),"
+        f" {HQ}, {_literal(TITLE_HEADLINE)}) END AS title_hl,"
+        f" CASE WHEN {_holds(document, 'b,c')} THEN ts_headline('cmms_english', translate(left({body}, 3000),"
+        f" {strip}, ''), {HQ}, {_literal(HEADLINE)}) END AS body_hl, left({body}, 400) AS body"
     )
 
 
 def statement(variant: str) -> str:
     """The search statement for one kind of query, with %(name)s parameters."""
     browse = variant == "browse"
-    order_body = "w.description || ' ' || cmms_order_notes(w.tenant_id, w.id)"
+    order_body = "b.body"  # description and notes, read once per row (the LATERAL below)
     asset_body = "concat_ws(' / ', x.code, x.type, x.manufacturer, x.model, x.serial)"
     audit_title = "x.action || ' ' || x.entity || coalesce(' ' || x.entity_id, '')"
     part_body = "concat_ws(' / ', x.number, x.barcode, x.description)"
     return f"""
-WITH q AS MATERIALIZED (SELECT {QUERIES[variant]} AS tsq),
+WITH q AS MATERIALIZED (
+    SELECT t.tsq, cmms_highlight_query(t.tsq) AS hq, cmms_highlight_lexemes(t.tsq) AS lexemes
+      FROM (SELECT {QUERIES[variant]} AS tsq) t),
 o AS MATERIALIZED (
     SELECT * FROM cmms_search_orders({TSQ}, %(number)s::bigint, %(orders_status)s::text[], %(priority)s::text[],
                                      %(plant_id)s::bigint, %(requested_by)s::bigint, %(cap_orders)s::int)),
@@ -166,8 +181,13 @@ items AS (
            json_build_object('number', w.number, 'status', w.status, 'priority', w.priority,
                              'order_type', w.type, 'plant_id', w.plant_id, 'asset_id', w.asset_id,
                              'updated_at', w.updated_at) AS extra,
-           {_highlights(browse, "w.title", order_body)}
+           {_highlights(browse, "w.title", order_body, None if browse else "s.document")}
       FROM page p JOIN work_orders w ON p.kind = 'orders' AND w.tenant_id = %(tenant)s::bigint AND w.id = p.id
+      {"" if browse else "JOIN work_order_search s ON s.tenant_id = %(tenant)s::bigint AND s.order_id = p.id"}
+      CROSS JOIN LATERAL (
+          SELECT w.description || ' ' || coalesce((SELECT string_agg(n.body, ' ' ORDER BY n.id) FROM order_notes n
+                                                   WHERE n.tenant_id = w.tenant_id AND n.order_id = w.id), '') AS body
+          OFFSET 0) b
     UNION ALL
     SELECT p.kind, p.id, p.score, p.at, x.name,
            json_build_object('code', x.code, 'status', x.status, 'criticality', x.criticality,
@@ -318,6 +338,8 @@ class PostgresSearch:
             result = await self._run(cur, tenant_id, query, "fulltext", variant, extra)
             if result.mode == "none" or result.total >= FUZZY_BELOW or parsed.excluded:
                 return result
+            if parsed.number is not None and result.total > 0:
+                return result  # an order number that exists: nothing to correct
             if not (query.searches("orders") or query.searches("assets")):
                 return result
             corrected = await self._correct(cur, parsed)

@@ -17,13 +17,22 @@ from cmms_tui.views.base import RecordsView
 from cmms_tui.views.jobs import JobsView
 from cmms_tui.views.kpis import KpisView
 from cmms_tui.views.orders import OrdersView
+from cmms_tui.views.parts import PartsView
 from cmms_tui.views.plans import PlansView
 from cmms_tui.widgets.header import AppHeader
 
 if TYPE_CHECKING:
     from cmms_tui.app import CmmsApp
 
-LABELS = {"orders": "Orders", "assets": "Assets", "alerts": "Alerts", "plans": "Plans", "jobs": "Jobs", "kpis": "KPIs"}
+LABELS = {
+    "orders": "Orders",
+    "assets": "Assets",
+    "alerts": "Alerts",
+    "plans": "Plans",
+    "jobs": "Jobs",
+    "kpis": "KPIs",
+    "parts": "Parts",
+}
 FACTORIES: dict[str, type[RecordsView[Any] | KpisView]] = {
     "orders": OrdersView,
     "assets": AssetsView,
@@ -31,6 +40,7 @@ FACTORIES: dict[str, type[RecordsView[Any] | KpisView]] = {
     "plans": PlansView,
     "jobs": JobsView,
     "kpis": KpisView,
+    "parts": PartsView,
 }
 
 

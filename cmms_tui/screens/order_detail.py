@@ -21,6 +21,7 @@ from cmms_tui.live import LiveEvent
 from cmms_tui.models import AuditEntry, Note, Order
 from cmms_tui.permissions import editable_fields
 from cmms_tui.widgets.header import AppHeader
+from cmms_tui.widgets.order_parts import OrderPartsPanel
 from cmms_tui.widgets.order_text import facts, history_text, notes_text
 
 if TYPE_CHECKING:
@@ -94,6 +95,9 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
                     yield Static(id="notes")
                 with TabPane("History", id="history-tab"), VerticalScroll():
                     yield Static(id="history")
+                if self.directory.is_staff:
+                    with TabPane("Parts", id="parts-tab"):
+                        yield OrderPartsPanel(self.order_id)
         with Vertical(id="note-bar"):
             yield Input(placeholder="Note (enter to add, esc to cancel)", id="note-input")
         yield Footer(compact=True)
