@@ -32,10 +32,10 @@ def build_app(rt: Runtime) -> tuple[web.Application, Realtime, OutboxRelay]:
     """The daemon's whole application: REST + Socket.IO on one app, and the relay that feeds it."""
     realtime = Realtime(rt.deps, rt.redis_url, channel=rt.socket_channel, flood_limit=rt.settings.realtime.flood_limit)
     handlers = [cache_handler(rt.deps), socket_handler(realtime), email_handler(rt.deps)]
-    handlers.append(webhook_handler(rt.deps, kicker(rt.job_system.broker)))
     if rt.deps.search is not None:
         handlers.append(search_handler(rt.deps.search))
-    relay = OutboxRelay(rt.deps, rt.dsn, handlers)
+    batches = [webhook_handler(rt.deps, kicker(rt.job_system.broker))]
+    relay = OutboxRelay(rt.deps, rt.dsn, handlers, batch_handlers=batches)
     app = make_app(rt.deps, rt.readiness)
     realtime.attach(app)
     return app, realtime, relay

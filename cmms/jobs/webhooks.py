@@ -110,26 +110,46 @@ class Senders:
                 return
 
     async def _send_pending(self, tenant_id: int, lease: svc.Lease) -> float | None:
-        """Send in seq order until none is left (None) or the first is not due (seconds to wait)."""
+        """Send in seq order until none is left (None) or the first is not due (seconds to wait).
+
+        A success is recorded while the next delivery is on its way (one write in flight at a
+        time); a failure is recorded before anything else is sent. A sender killed between a
+        success and its record sends that delivery again: delivery is at least once.
+        """
         settings = self.deps.settings.webhooks
-        batch = await svc.heads(self.deps, tenant_id, lease.webhook_id, BATCH)
-        while batch:
-            pending, rest = batch[0], batch[1:]
-            if not pending.due:
-                return _seconds_until(pending.next_attempt_at, self.deps.clock())
-            hdrs = headers(lease.secret, pending.event, pending.id, pending.body)
-            outcome = await post(self.session, settings, lease.url, hdrs, pending.body)
-            if outcome.error:
-                log.info("webhook %s delivery %s: %s", lease.webhook_id, pending.id, outcome.error)
-            # Once the batch runs out, the attempt's own statement brings the next ones.
-            more = 0 if rest else BATCH
-            settled = await svc.settle(self.deps, tenant_id, lease, pending, outcome.as_row(), self.owner, more)
-            if settled.stop:
-                return None
-            if settled.retry_in is not None:
-                return settled.retry_in
-            batch = rest or settled.following
-        return None
+        recording: asyncio.Task[svc.Settled] | None = None
+        try:
+            batch = await svc.heads(self.deps, tenant_id, lease.webhook_id, BATCH)
+            while batch:
+                pending, rest = batch[0], batch[1:]
+                if not pending.due:
+                    return _seconds_until(pending.next_attempt_at, self.deps.clock())
+                hdrs = headers(lease.secret, pending.event, pending.id, pending.body)
+                outcome = await post(self.session, settings, lease.url, hdrs, pending.body)
+                if recording is not None:
+                    previous, recording = await recording, None
+                    if previous.stop:
+                        return None
+                if outcome.error:
+                    log.info("webhook %s delivery %s: %s", lease.webhook_id, pending.id, outcome.error)
+                elif rest:
+                    recording = asyncio.create_task(
+                        svc.settle(self.deps, tenant_id, lease, pending, outcome.as_row(), self.owner)
+                    )
+                    batch = rest
+                    continue
+                # Once the batch runs out, the attempt's own statement brings the next ones.
+                more = 0 if rest else BATCH
+                settled = await svc.settle(self.deps, tenant_id, lease, pending, outcome.as_row(), self.owner, more)
+                if settled.stop:
+                    return None
+                if settled.retry_in is not None:
+                    return settled.retry_in
+                batch = rest or settled.following
+            return None
+        finally:
+            if recording is not None:
+                await asyncio.gather(recording, return_exceptions=True)
 
     def _later(self, key: Key, seconds: float) -> None:
         old = self._timers.pop(key, None)

@@ -18,15 +18,25 @@ from cmms.services.deps import Deps
 
 log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+BatchHandler = Callable[[list[dict[str, Any]]], Awaitable[None]]  # one tenant's events, in seq order
 BATCH = 500
 PURGE_EVERY = 600.0
 
 
 class OutboxRelay:
-    def __init__(self, deps: Deps, dsn: str, handlers: list[Handler], *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        dsn: str,
+        handlers: list[Handler],
+        *,
+        poll_interval: float = 1.0,
+        batch_handlers: list[BatchHandler] | None = None,
+    ) -> None:
         self.deps = deps
         self.dsn = dsn
         self.handlers = handlers
+        self.batch_handlers = batch_handlers or []  # one call per batch: one query, not one per event
         self.poll_interval = poll_interval
         self.is_leader = False
         self._last_purge = 0.0
@@ -64,6 +74,8 @@ class OutboxRelay:
                 for row in rows:
                     for handler in self.handlers:
                         await handler(row)
+                for batch_handler in self.batch_handlers:
+                    await batch_handler(rows)
                 after = rows[-1]["seq"]
                 await events.advance(self.deps, tenant_id, after)
                 sent += len(rows)

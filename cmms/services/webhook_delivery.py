@@ -74,13 +74,28 @@ async def has_active(deps: Deps, tenant_id: int) -> bool:
 
 
 async def intake(deps: Deps, row: dict[str, Any]) -> Intake:
-    """Turn one relayed outbox row into a delivery per matching webhook."""
-    tenant_id, seq = row["tenant_id"], row["seq"]
-    body = dumps(delivery_body(row))
-    patterns, audience = rules.candidates(row["type"]), list(row["audience"])
+    """One relayed outbox row as deliveries (see `intake_batch`)."""
+    return await intake_batch(deps, [row])
+
+
+async def intake_batch(deps: Deps, rows: list[dict[str, Any]]) -> Intake:
+    """Turn relayed outbox rows of one tenant into a delivery per event and matching webhook."""
+    if not rows:
+        return Intake([], [])
+    tenant_id = rows[0]["tenant_id"]
+    events = [
+        {
+            "seq": row["seq"],
+            "type": row["type"],
+            "body": dumps(delivery_body(row)),
+            "patterns": rules.candidates(row["type"]),
+            "audience": list(row["audience"]),
+        }
+        for row in rows
+    ]
     async with transaction(deps.pool, tenant_id) as cur:
-        made = await repo.deliver(cur, tenant_id, seq, row["type"], body, patterns, audience)
-    return Intake([int(m["webhook_id"]) for m in made], [int(m["webhook_id"]) for m in made if not m["busy"]])
+        made = await repo.deliver(cur, tenant_id, events)
+    return Intake([m["webhook_id"] for m in made], [m["webhook_id"] for m in made if not m["busy"]])
 
 
 async def take_lease(deps: Deps, tenant_id: int, webhook_id: int, owner: str) -> Lease | None:

@@ -131,8 +131,7 @@ class Pipeline:
         handler = webhook_handler(self.deps, self.kick)
         count = 0
         while rows := await events.batch(self.deps, self.tenant_id, self.after, 500):
-            for row in rows:
-                await handler(row)
+            await handler(rows)
             self.after = rows[-1]["seq"]
             count += len(rows)
         return count

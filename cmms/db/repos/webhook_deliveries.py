@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cmms.db.jsonb import jsonb
 from cmms.db.pool import Cursor, fetchall, fetchone
 
 
@@ -14,26 +15,35 @@ async def has_active(cur: Cursor, tenant_id: int) -> bool:
     return bool(row and row["found"])
 
 
-async def deliver(
-    cur: Cursor, tenant_id: int, seq: int, event: str, body: str, patterns: list[str], audience: list[str]
-) -> list[dict[str, Any]]:
-    """One delivery per active webhook that subscribed before `seq`, matches the type and may see
-    the audience; a replayed event inserts nothing (unique per webhook and seq). Answers the new
-    deliveries' webhooks and whether a sender holds each.
+async def deliver(cur: Cursor, tenant_id: int, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One delivery per event and active webhook that subscribed before it, matches its type
+    (`patterns`) and may see its audience; a replayed event inserts nothing (unique per webhook and
+    seq). Answers the webhooks that got deliveries and whether a sender holds each.
 
-    FOR SHARE makes a sender's lease release wait for this transaction: a sender seen busy here
-    sees the new delivery when it looks again after releasing.
+    The tenant's active webhooks are read FOR SHARE first: a sender's lease release waits for this
+    transaction, so a sender seen busy here sees the new deliveries when it looks again.
     """
-    return await fetchall(
+    held = await fetchall(
         cur,
-        "WITH m AS (SELECT id, coalesce(lease_until > now(), false) AS busy FROM webhooks"
-        " WHERE tenant_id = %s AND active AND after_seq < %s AND events && %s::text[]"
-        " AND %s::text[] && ARRAY['tenant', 'role:' || role] FOR SHARE),"
-        " ins AS (INSERT INTO webhook_deliveries (tenant_id, webhook_id, seq, event, body)"
-        " SELECT %s, m.id, %s, %s, %s FROM m ON CONFLICT (webhook_id, seq) DO NOTHING RETURNING webhook_id)"
-        " SELECT ins.webhook_id, m.busy FROM ins JOIN m ON m.id = ins.webhook_id ORDER BY ins.webhook_id",
-        (tenant_id, seq, patterns, audience, tenant_id, seq, event, body),
+        "SELECT id, coalesce(lease_until > now(), false) AS busy FROM webhooks"
+        " WHERE tenant_id = %s AND active ORDER BY id FOR SHARE",
+        (tenant_id,),
     )
+    if not held:
+        return []
+    made = await fetchall(
+        cur,
+        "INSERT INTO webhook_deliveries (tenant_id, webhook_id, seq, event, body)"
+        " SELECT %s, w.id, e.seq, e.type, e.body"
+        " FROM jsonb_to_recordset(%s) AS e(seq bigint, type text, body text, patterns text[], audience text[])"
+        " JOIN webhooks w ON w.tenant_id = %s AND w.active AND w.after_seq < e.seq AND w.events && e.patterns"
+        " AND e.audience && ARRAY['tenant', 'role:' || w.role]"
+        " ORDER BY e.seq, w.id ON CONFLICT (webhook_id, seq) DO NOTHING RETURNING webhook_id",
+        (tenant_id, jsonb(events), tenant_id),
+    )
+    busy = {h["id"]: h["busy"] for h in held}
+    ids = sorted({int(m["webhook_id"]) for m in made})
+    return [{"webhook_id": i, "busy": busy.get(i, False)} for i in ids]
 
 
 _HEADS = (
