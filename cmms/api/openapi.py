@@ -94,7 +94,7 @@ def build(tables: list[Any]) -> dict[str, Any]:
     routes: list[Route] = [r for t in tables for r in t.routes]
     models: list[type[BaseModel]] = [Problem]
     for r in routes:
-        for m in (r.body, r.query, r.response, *r.responses.values()):
+        for m in (r.body, r.query, r.response, *r.responses.values(), *r.body_content.values()):
             if _is_model(m) and m not in models:
                 models.append(m)
     keyed, defs = models_json_schema(
@@ -135,7 +135,7 @@ def _operation(r: Route, ref: Any) -> dict[str, Any]:
         op["parameters"] = params
     if r.body is not None or r.body_content:
         content = {JSON_TYPE: {"schema": ref(r.body)}} if r.body is not None else {}
-        content.update({media: {"schema": schema} for media, schema in r.body_content.items()})
+        content.update({media: {"schema": ref(s) if _is_model(s) else s} for media, s in r.body_content.items()})
         op["requestBody"] = {"required": r.method != "POST" or r.status != 204, "content": content}
     op["responses"] = {str(r.status): _success(r, ref)}
     for code, answer in sorted(r.responses.items()):
@@ -237,7 +237,7 @@ def _is_model(value: Any) -> bool:
 
 
 def _is_input(model: type[BaseModel], routes: list[Route]) -> bool:
-    return any(model in (r.body, r.query) for r in routes)
+    return any(model in (r.body, r.query, *r.body_content.values()) for r in routes)
 
 
 async def handler(request: web.Request) -> web.Response:

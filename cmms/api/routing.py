@@ -66,8 +66,9 @@ class Route:
     dependencies: bool = True
     # Other documented outcomes: a JSON model ({503: Readiness}) or media types ({206: ("*/*",)}).
     responses: Mapping[int, Any] = field(default_factory=dict)
-    # A body that is not a JSON model: media type -> JSON Schema, e.g. {"multipart/form-data": {...}}.
-    body_content: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    # What the body may be beyond `body`: media type -> JSON Schema or a model documenting it, e.g.
+    # {"multipart/form-data": {...}}; an application/json entry documents `body` more precisely.
+    body_content: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def reads_if_match(self) -> bool:
@@ -96,7 +97,7 @@ class RouteTable:
         if_match: bool | None = None,
         dependencies: bool = True,
         responses: Mapping[int, Any] | None = None,
-        body_content: Mapping[str, dict[str, Any]] | None = None,
+        body_content: Mapping[str, Any] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.routes.append(

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Union
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, RootModel, create_model
 
 from cmms.api.keys import DEPS
-from cmms.api.routing import ACTOR, RouteTable, json, page, path_id, read_body, read_query, resource
+from cmms.api.routing import ACTOR, JSON_TYPE, RouteTable, json, page, path_id, read_body, read_query, resource
 from cmms.domain.files import content_disposition
-from cmms.domain.jobs import JobIn, JobQuery
-from cmms.domain.model import Page
+from cmms.domain.jobs import PARAMS, SYSTEM_ONLY, ImportParams, JobIn, JobKind, JobQuery
+from cmms.domain.model import Input, Page
 from cmms.services import jobs
 
 routes = RouteTable("jobs")
+
+
+def _job_request() -> type[RootModel[Any]]:
+    """JobIn as the API takes it: per kind the params its model checks (backup is for operators)."""
+    options: list[Any] = []
+    for kind, params in PARAMS.items():
+        if kind in SYSTEM_ONLY:
+            continue
+        accepted: Any = params | ImportParams if kind == JobKind.EXPORTS else params
+        needed = any(f.is_required() for f in params.model_fields.values())
+        default: Any = ... if needed else Field(default_factory=dict)
+        name = f"{kind.value.title()}Job"
+        options.append(create_model(name, __base__=Input, kind=(Literal[kind.value], ...), params=(accepted, default)))
+    base = RootModel[Union[tuple(options)]]  # type: ignore[valid-type]  # noqa: UP007
+    return type("JobRequest", (base,), {"__module__": __name__, "__doc__": "A job to start: its kind and params."})
+
+
+JobRequest = _job_request()
 # What job results are stored as (cmms/jobs/tasks: exports, reports), and the fallback for none.
 RESULT_TYPES = ("text/csv", "application/json", "text/html", "text/markdown", "application/octet-stream")
 
@@ -44,6 +62,7 @@ class Job(BaseModel):
     "/api/v1/jobs",
     summary="Start a background job (kind and params)",
     body=JobIn,
+    body_content={JSON_TYPE: JobRequest},
     response=Job,
     status=202,
     errors=(403,),
