@@ -29,6 +29,7 @@ from cmms_tui.failures import Failure, ReportsFailures
 from cmms_tui.format import utcnow
 from cmms_tui.live import Backoff, ConnState, LiveEvent, LiveEvents, Phase
 from cmms_tui.session import SessionFile
+from cmms_tui.timer import RunningTimer, follow, load_timer
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 SearchMode = Literal["server", "fallback"]
@@ -73,6 +74,7 @@ class CmmsApp(ReportsFailures, App[None]):
     ]
 
     conn: var[ConnState | None] = var(None, always_update=True)
+    running_timer: var[RunningTimer | None] = var(None)  # the caller's, shown in every header
 
     def __init__(self, options: Options) -> None:
         super().__init__()
@@ -132,6 +134,7 @@ class CmmsApp(ReportsFailures, App[None]):
         await self.switch_screen(MainScreen())
         self.run_worker(self.live.run(), name="live events", group="live", exclusive=True, exit_on_error=False)
         self.load_names(api, directory)
+        self.run_worker(load_timer(self, api), group="timer", exit_on_error=False, name="reading your timer")
 
     @work(group="names", exit_on_error=False, name="loading asset names")
     async def load_names(self, api: ApiClient, directory: Directory) -> None:
@@ -172,7 +175,7 @@ class CmmsApp(ReportsFailures, App[None]):
         await self.switch_screen(LoginScreen(self.options, message=message, resume=not revoke))
         self.live = self.api = self.directory = None  # after the screens that use them are gone
         self._asked_for = set()
-        self.conn = None
+        self.conn = self.running_timer = None
         if api is not None:
             if revoke:
                 with contextlib.suppress(ApiError, Unreachable):
@@ -210,6 +213,8 @@ class CmmsApp(ReportsFailures, App[None]):
             self.reload_people()
         elif event.type.startswith("order:"):
             self.learn_people(event.data.get(name) for name in PEOPLE_FIELDS)
+            if directory is not None:
+                self.running_timer = follow(self.running_timer, event, directory.my_id)
         self.live_signal.publish(event)
         if event.replayed:
             return  # what happened while away is in the tables; no burst of stale toasts

@@ -23,11 +23,12 @@ from cmms_tui.views.jobs import JobsView
 from cmms_tui.views.kpis import KpisView
 from cmms_tui.views.orders import OrdersView
 from cmms_tui.views.plans import PlansView
+from cmms_tui.widgets.checklist import ChecklistList
 
 if TYPE_CHECKING:
     from cmms_tui.app import CmmsApp
 
-KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":", "escape": "esc", "enter": "enter"}
+KEY_NAMES = {"slash": "/", "question_mark": "?", "colon": ":", "escape": "esc", "enter": "enter", "dollar_sign": "$"}
 
 
 def _key(binding: Binding) -> str:
@@ -75,6 +76,7 @@ class HelpScreen(ModalScreen[None]):
             ("5 · Jobs", [*_rows(JobsView.BINDINGS), ("enter", "Save a completed job's result")]),
             ("6 · KPIs", _rows(KpisView.BINDINGS)),
             ("Work order", _rows(OrderDetailScreen.BINDINGS)),
+            ("Checklist (c)", _rows(ChecklistList.BINDINGS)),
             ("Asset", _rows(AssetDetailScreen.BINDINGS)),
             ("Order form (new, edit)", _rows(OrderFormScreen.BINDINGS)),
             ("Export / report form", _rows(JobFormScreen.BINDINGS)),

@@ -39,6 +39,7 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
         Binding("n", "note", "Add note"),
         Binding("a", "assign", "Assign"),
         Binding("r", "refresh", "Refresh"),
+        Binding("f", "files", "Files"),
         Binding("j", "scroll_fields(1)", "Down", show=False),
         Binding("k", "scroll_fields(-1)", "Up", show=False),
     ]
@@ -230,6 +231,12 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
 
         if self.order is not None and self.editable():
             self.app.push_screen(OrderFormScreen(self.order), saved)
+
+    def action_files(self) -> None:
+        from cmms_tui.screens.attachments import AttachmentsScreen
+
+        label = str(self.order["number"]) if self.order else f"#{self.order_id}"
+        self.app.push_screen(AttachmentsScreen("orders", self.order_id, label))
 
     async def action_back(self) -> None:
         if self.has_class("-noting"):

@@ -45,6 +45,7 @@ class AppHeader(Widget):
     AppHeader #conn { width: auto; padding-right: 1; }
     AppHeader #crumb { width: 1fr; color: $text-muted; }
     AppHeader #stale { width: auto; padding-right: 1; }
+    AppHeader #timer { width: auto; padding-right: 2; }
     """
 
     crumb: reactive[Text] = reactive(Text(), layout=True)
@@ -55,6 +56,7 @@ class AppHeader(Widget):
             yield Static(id="conn")
         with Horizontal():
             yield Static(id="crumb")
+            yield Static(id="timer")
             yield Static(id="stale")
 
     @property
@@ -75,12 +77,18 @@ class AppHeader(Widget):
                 who.append(f"  {display}", style="dim")
         self.query_one("#who", Static).update(who)
         self.watch(self.app, "conn", self._show_conn)
+        self.watch(self.app, "running_timer", lambda _: self._show_timer())
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
         state = self.cmms.conn
         if state is not None and state.phase == Phase.RECONNECTING:
             self._show_conn(state)
+        self._show_timer()
+
+    def _show_timer(self) -> None:
+        timer = self.cmms.running_timer
+        self.query_one("#timer", Static).update(timer.badge(self.cmms.now()) if timer is not None else Text(""))
 
     def _show_conn(self, state: ConnState | None) -> None:
         self.query_one("#conn", Static).update(describe(state))
