@@ -17,6 +17,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import aiohttp
 from taskiq import AsyncBroker, TaskiqDepends, TaskiqEvents, TaskiqState
@@ -112,33 +113,51 @@ class Senders:
     async def _send_pending(self, tenant_id: int, lease: svc.Lease) -> float | None:
         """Send in seq order until none is left (None) or the first is not due (seconds to wait).
 
-        A success is recorded while the next delivery is on its way (one write in flight at a
-        time); a failure is recorded before anything else is sent. A sender killed between a
-        success and its record sends that delivery again: delivery is at least once.
+        Successes are recorded while the next deliveries are on their way, together, with one
+        write in flight at a time; a failure is recorded after them and before anything else is
+        sent. A sender killed before a success was recorded sends it again: at least once.
         """
         settings = self.deps.settings.webhooks
-        recording: asyncio.Task[svc.Settled] | None = None
+        done: list[tuple[svc.Pending, dict[str, Any]]] = []
+        recording: asyncio.Task[list[svc.Pending]] | None = None
+
+        async def flush(following: int = 0) -> list[svc.Pending]:
+            nonlocal recording, done
+            if recording is not None:
+                await recording
+                recording = None
+            if not done and not following:
+                return []
+            batch, done = done, []
+            if not batch:
+                return await svc.heads(self.deps, tenant_id, lease.webhook_id, following)
+            return await svc.record_successes(self.deps, tenant_id, lease, batch, self.owner, following)
+
         try:
             batch = await svc.heads(self.deps, tenant_id, lease.webhook_id, BATCH)
             while batch:
                 pending, rest = batch[0], batch[1:]
                 if not pending.due:
+                    await flush()
                     return _seconds_until(pending.next_attempt_at, self.deps.clock())
                 hdrs = headers(lease.secret, pending.event, pending.id, pending.body)
                 outcome = await post(self.session, settings, lease.url, hdrs, pending.body)
-                if recording is not None:
-                    previous, recording = await recording, None
-                    if previous.stop:
-                        return None
-                if outcome.error:
-                    log.info("webhook %s delivery %s: %s", lease.webhook_id, pending.id, outcome.error)
-                elif rest:
-                    recording = asyncio.create_task(
-                        svc.settle(self.deps, tenant_id, lease, pending, outcome.as_row(), self.owner)
-                    )
-                    batch = rest
+                if not outcome.error:
+                    done.append((pending, outcome.as_row()))
+                    if rest:
+                        if recording is None or recording.done():
+                            if recording is not None:
+                                await recording  # done: surfaces its error, if any
+                            batch_now, done = done, []
+                            recording = asyncio.create_task(
+                                svc.record_successes(self.deps, tenant_id, lease, batch_now, self.owner)
+                            )
+                        batch = rest
+                        continue
+                    batch = await flush(BATCH)  # the batch ran out: the write brings the next ones
                     continue
-                # Once the batch runs out, the attempt's own statement brings the next ones.
+                log.info("webhook %s delivery %s: %s", lease.webhook_id, pending.id, outcome.error)
+                await flush()
                 more = 0 if rest else BATCH
                 settled = await svc.settle(self.deps, tenant_id, lease, pending, outcome.as_row(), self.owner, more)
                 if settled.stop:
@@ -150,6 +169,8 @@ class Senders:
         finally:
             if recording is not None:
                 await asyncio.gather(recording, return_exceptions=True)
+            if done:
+                await svc.record_successes(self.deps, tenant_id, lease, done, self.owner)
 
     def _later(self, key: Key, seconds: float) -> None:
         old = self._timers.pop(key, None)

@@ -130,6 +130,25 @@ async def head(deps: Deps, tenant_id: int, webhook_id: int) -> Pending | None:
     return first[0] if first else None
 
 
+async def record_successes(
+    deps: Deps, tenant_id: int, lease: Lease, done: list[tuple[Pending, dict[str, Any]]], owner: str, following: int = 0
+) -> list[Pending]:
+    """Record delivered attempts together (one statement); returns the next pending deliveries."""
+    outcomes = [
+        {"id": p.id, "status_code": o["status_code"], "duration_ms": o["duration_ms"], "response": o["response"]}
+        for p, o in done
+    ]
+    async with transaction(deps.pool, tenant_id) as cur:
+        rows = await repo.record_successes(cur, tenant_id, lease.webhook_id, outcomes, following)
+        if time.monotonic() - lease.renewed > lease_seconds(deps) / 3:
+            await repo.lease(cur, tenant_id, lease.webhook_id, owner, lease_seconds(deps))
+            lease.renewed = time.monotonic()
+        if lease.failing:
+            await repo.mark_health(cur, tenant_id, lease.webhook_id, True)
+            lease.failing = False
+    return _pending(rows)
+
+
 async def settle(
     deps: Deps,
     tenant_id: int,

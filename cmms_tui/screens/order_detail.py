@@ -39,7 +39,7 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
         Binding("n", "note", "Add note"),
         Binding("a", "assign", "Assign"),
         Binding("r", "refresh", "Refresh"),
-        Binding("f", "files", "Files"),
+        Binding("u", "files", "Files"),
         Binding("j", "scroll_fields(1)", "Down", show=False),
         Binding("k", "scroll_fields(-1)", "Up", show=False),
     ]

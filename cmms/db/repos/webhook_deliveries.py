@@ -123,6 +123,28 @@ async def record_attempt(
     )
 
 
+async def record_successes(
+    cur: Cursor, tenant_id: int, webhook_id: int, outcomes: list[dict[str, Any]], following: int
+) -> list[dict[str, Any]]:
+    """Several delivered attempts (each `{id, status_code, duration_ms, response}`) in one statement,
+    and the `following` pending deliveries after them."""
+    return await fetchall(
+        cur,
+        "WITH v AS (SELECT * FROM jsonb_to_recordset(%s)"
+        " AS v(id bigint, status_code integer, duration_ms double precision, response text)),"
+        " d AS (UPDATE webhook_deliveries w SET status = 'delivered', attempts = w.attempts + 1,"
+        " tries = w.tries + 1, last_status = v.status_code, last_error = NULL, updated_at = now(),"
+        " delivered_at = now(), next_attempt_at = now() FROM v"
+        " WHERE w.tenant_id = %s AND w.id = v.id RETURNING w.id, w.attempts),"
+        " a AS (INSERT INTO webhook_attempts"
+        " (tenant_id, delivery_id, number, status_code, duration_ms, error, response)"
+        " SELECT %s, d.id, d.attempts, v.status_code, v.duration_ms, NULL, v.response FROM d JOIN v ON v.id = d.id"
+        " RETURNING delivery_id)"
+        f" {_HEADS} AND id <> ALL(%s) ORDER BY seq LIMIT %s",
+        (jsonb(outcomes), tenant_id, tenant_id, tenant_id, webhook_id, [o["id"] for o in outcomes], following),
+    )
+
+
 async def mark_health(cur: Cursor, tenant_id: int, webhook_id: int, ok: bool) -> dict[str, Any] | None:
     """Clear `failing_since` on success, start it on the first failure; returns the webhook."""
     return await fetchone(
