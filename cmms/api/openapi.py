@@ -83,6 +83,14 @@ IF_MATCH = {
     "description": 'the ETag of the version you read (`"3"`, `W/"3"` or `3`); `*` or absent: no check',
     "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
 }
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "a retry with the same key and body gets the first successful answer again and creates nothing;"
+    " the same key with another body is 422 (kept 24 h per tenant)",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
 QUERY_MEANINGS = {
     "limit": "items per page",
     "cursor": "the `next_cursor` of the previous page, as it was (anything else is 422)",
@@ -117,7 +125,7 @@ def build(tables: list[Any]) -> dict[str, Any]:
             "schemas": defs.get("$defs", {}),
             "responses": {f"Problem{code}": _problem(code, ref(Problem)) for code in MEANINGS},
             "headers": HEADERS,
-            "parameters": {"IfMatch": IF_MATCH},
+            "parameters": {"IfMatch": IF_MATCH, "IdempotencyKey": IDEMPOTENCY_KEY},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
@@ -131,6 +139,8 @@ def _operation(r: Route, ref: Any) -> dict[str, Any]:
         params += _query_parameters(r.query)
     if r.reads_if_match:
         params.append({"$ref": "#/components/parameters/IfMatch"})
+    if _takes_idempotency_key(r):
+        params.append({"$ref": "#/components/parameters/IdempotencyKey"})
     if params:
         op["parameters"] = params
     if r.body is not None or r.body_content:
@@ -178,6 +188,10 @@ def _content(media_types: tuple[str, ...], model: Any, ref: Any) -> dict[str, An
     return content
 
 
+def _takes_idempotency_key(r: Route) -> bool:
+    return r.method == "POST" and not r.public  # as cmms.api.app wraps them
+
+
 def _problem_codes(r: Route, has_path_ids: bool) -> set[int]:
     """The route's own codes plus those that its inputs and its authentication can produce."""
     codes = set(r.errors)
@@ -193,7 +207,7 @@ def _problem_codes(r: Route, has_path_ids: bool) -> set[int]:
         codes |= {413, 422}
     if set(r.body_content) - {JSON_TYPE}:
         codes.add(415)
-    if r.query is not None or r.reads_if_match:
+    if r.query is not None or r.reads_if_match or _takes_idempotency_key(r):
         codes.add(422)
     if r.reads_if_match:
         codes.add(412)

@@ -62,3 +62,15 @@ async def test_bad_keys_name_the_header(tenant: Tenant) -> None:
     for bad in ("x" * 256, "tab\there"):
         reply = await tenant["manager"].post("/api/v1/orders", {"title": "No"}, headers={"Idempotency-Key": bad})
         assert_problem(reply, 422, "Idempotency-Key")
+
+
+def test_the_document_offers_the_key_on_every_authenticated_post() -> None:
+    from cmms.api import openapi
+    from cmms.api.routes import ALL_TABLES
+
+    document = openapi.build(ALL_TABLES)
+    for table in ALL_TABLES:
+        for route in table.routes:
+            if route.method == "POST" and not route.public:
+                params = document["paths"][route.path]["post"].get("parameters", [])
+                assert {"$ref": "#/components/parameters/IdempotencyKey"} in params, route.path
