@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from cmms.api import openapi
+from cmms.api.routes import ALL_TABLES
 from tests.integration.support import Tenant, assert_problem, ok
 
 
@@ -65,9 +67,6 @@ async def test_bad_keys_name_the_header(tenant: Tenant) -> None:
 
 
 def test_the_document_offers_the_key_on_every_authenticated_post() -> None:
-    from cmms.api import openapi
-    from cmms.api.routes import ALL_TABLES
-
     document = openapi.build(ALL_TABLES)
     for table in ALL_TABLES:
         for route in table.routes:
