@@ -119,7 +119,7 @@ QUERIES = {
     "tsquery": "%(tsq)s::tsquery",
 }
 TSQ = "(SELECT tsq FROM q)"
-HQ = "(SELECT hq FROM q)"  # what ts_headline marks: the positive terms OR-ed (migration 0011)
+HQ = "(SELECT hq FROM q)"  # what ts_headline marks: the positive terms OR-ed (migrations 0011, 0012)
 LEXEMES = "(SELECT lexemes FROM q)"  # a part holding none of these is not highlighted (NULL: try all)
 
 
@@ -154,8 +154,7 @@ def statement(variant: str) -> str:
     part_body = "concat_ws(' / ', x.number, x.barcode, x.description)"
     return f"""
 WITH q AS MATERIALIZED (
-    SELECT t.tsq, cmms_highlight_query(t.tsq) AS hq, cmms_highlight_lexemes(t.tsq) AS lexemes
-      FROM (SELECT {QUERIES[variant]} AS tsq) t),
+    SELECT t.tsq, h.hq, h.lexemes FROM (SELECT {QUERIES[variant]} AS tsq) t, cmms_highlight_terms(t.tsq) h),
 o AS MATERIALIZED (
     SELECT * FROM cmms_search_orders({TSQ}, %(number)s::bigint, %(orders_status)s::text[], %(priority)s::text[],
                                      %(plant_id)s::bigint, %(requested_by)s::bigint, %(cap_orders)s::int)),
