@@ -18,6 +18,8 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 import aiohttp
 
+from cmms_tui import client_files
+from cmms_tui.client_files import Attachment, Progress
 from cmms_tui.models import (
     Alert,
     Asset,
@@ -421,6 +423,23 @@ class ApiClient:
             except (aiohttp.ClientConnectionError, TimeoutError, aiohttp.ClientPayloadError) as exc:
                 raise Unreachable(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from exc
         raise SessionExpired(401, "Unauthorized", "the server refused a fresh token")
+
+    # ---- files (streamed: cmms_tui/client_files.py) ---------------------------------------------
+
+    async def attachments(self, parent: str, parent_id: int) -> list[Attachment]:
+        """The files of an order or asset (`parent`: "orders" or "assets"), newest first."""
+        return await self._all(f"{API}/{parent}/{parent_id}/attachments", cap=1000)
+
+    async def upload_attachment(
+        self, parent: str, parent_id: int, path: Path, progress: Progress | None = None
+    ) -> Attachment:
+        return await client_files.upload(self, parent, parent_id, path, progress)
+
+    async def download_file(self, file_id: int, folder: Path, progress: Progress | None = None) -> Path:
+        return await client_files.download(self, file_id, folder, progress)
+
+    async def delete_file(self, file_id: int, version: int | None = None) -> None:
+        await self.request("DELETE", f"{API}/files/{file_id}", version=version)
 
     # ---- events -------------------------------------------------------------------------------
 

@@ -67,7 +67,11 @@ def plans_text(plans: list[Plan], now_text: dict[int, str]) -> Text:
 
 
 class AssetDetailScreen(ReportsFailures, Screen[None]):
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("r", "refresh", "Refresh")]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("u", "files", "Files"),
+    ]
     DEFAULT_CSS = """
     AssetDetailScreen #top { height: auto; max-height: 50%; }
     AssetDetailScreen #top > Horizontal { height: auto; }
@@ -120,6 +124,12 @@ class AssetDetailScreen(ReportsFailures, Screen[None]):
             self.load()
         elif event.type.startswith("plan:") and event.data.get("asset_id") == self.asset_id:
             self.load()
+
+    def action_files(self) -> None:
+        from cmms_tui.screens.attachments import AttachmentsScreen
+
+        label = (self.asset.get("code") or self.asset["name"]) if self.asset else f"#{self.asset_id}"
+        self.app.push_screen(AttachmentsScreen("assets", self.asset_id, label))
 
     def action_back(self) -> None:
         self.dismiss()
