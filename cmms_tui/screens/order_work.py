@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, cast
 from textual import work
 from textual.binding import Binding
 from textual.widget import Widget
+from textual.worker import Worker, WorkerState
 
+from cmms_tui.client import ApiError
 from cmms_tui.timer import running
 from cmms_tui.widgets.checklist import ChecklistPanel
 from cmms_tui.widgets.work_panes import TimeCostPanel, duration
@@ -54,6 +56,15 @@ class OrderWork:
 
     def work_allowed(self, action: str) -> bool:
         return self.shows_work and self.order is not None
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Completion refused for open required items (409 naming `checklist`): go to the first one.
+        The app's toast says which (Textual also runs the screen's own handler, which reports it)."""
+        error = event.worker.error
+        if event.state == WorkerState.ERROR and isinstance(error, ApiError) and error.status == 409:
+            if "checklist" in error.by_field():
+                for panel in cast(Widget, self).query(ChecklistPanel):
+                    panel.show_missing()
 
     def action_checklist(self) -> None:
         for panel in cast(Widget, self).query(ChecklistPanel):

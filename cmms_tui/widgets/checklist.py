@@ -192,6 +192,19 @@ class ChecklistPanel(ReportsFailures, Vertical):
     def focus_items(self) -> None:
         self.query_one(ChecklistList).focus()
 
+    def show_missing(self) -> None:
+        """The cursor on the first required item still open, and the checklist in view."""
+        if self.checklist is None:
+            return
+        missing = set(self.checklist["missing_required"])
+        rows = self.query_one(ChecklistList)
+        for i, item in enumerate(self.checklist["items"]):
+            if item["id"] in missing:
+                rows.highlighted = i
+                break
+        rows.focus()
+        self.scroll_visible()
+
     # ---- showing ------------------------------------------------------------------------------
 
     @work(exclusive=True, group="checklist", exit_on_error=False, name="loading the checklist")

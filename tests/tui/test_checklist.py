@@ -106,6 +106,26 @@ async def test_the_checklist_is_shown_and_recorded_with_keys(server: Server, tmp
             Path(os.environ["CMMS_TUI_CAPTURE"]).write_text(screen_text(app))
 
 
+async def test_completing_with_required_items_open_goes_to_the_first(server: Server, tmp_path: Path) -> None:
+    from cmms_tui.screens.dialogs import TransitionDialog
+
+    order, _ = order_with_checklist(server)
+    server.call("technician", "POST", f"/api/v1/orders/{order['id']}/transition", {"to": "in_progress"})
+    app = console_app(server, tmp_path)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await log_in(pilot)
+        screen = await open_order(pilot, app, order["id"])
+        panel = screen.query_one(ChecklistPanel)
+        await wait_for(pilot, lambda: panel.checklist is not None, what="the checklist")
+        screen.action_transition("completed")
+        await wait_for(pilot, lambda: isinstance(app.screen, TransitionDialog), what="the dialog")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.focused, ChecklistList), what="the checklist focused")
+        assert panel.selected is not None and panel.selected["label"] == "Lock out and tag out"
+        await wait_for(pilot, lambda: "Lock out and tag out" in "".join(str(n.message) for n in app._notifications))
+        assert server.call("manager", "GET", f"/api/v1/orders/{order['id']}")["status"] == "in_progress"
+
+
 async def test_a_colleagues_tick_appears_live(server: Server, tmp_path: Path) -> None:
     order, _ = order_with_checklist(server)
     items = items_on_server(server, order["id"])
