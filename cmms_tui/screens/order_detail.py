@@ -20,6 +20,7 @@ from cmms_tui.format import plain, status_label, transition_verb
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import AuditEntry, Note, Order
 from cmms_tui.permissions import editable_fields
+from cmms_tui.screens.order_work import WORK_ACTIONS, WORK_BINDINGS, OrderWork
 from cmms_tui.widgets.header import AppHeader
 from cmms_tui.widgets.order_parts import OrderPartsPanel
 from cmms_tui.widgets.order_text import facts, history_text, notes_text
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 NARROW = 100
 
 
-class OrderDetailScreen(ReportsFailures, Screen[None]):
+class OrderDetailScreen(OrderWork, ReportsFailures, Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("t", "transition", "Transition"),
@@ -40,6 +41,7 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
         Binding("a", "assign", "Assign"),
         Binding("r", "refresh", "Refresh"),
         Binding("u", "files", "Files"),
+        *WORK_BINDINGS,
         Binding("j", "scroll_fields(1)", "Down", show=False),
         Binding("k", "scroll_fields(-1)", "Up", show=False),
     ]
@@ -91,6 +93,7 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
                 yield Horizontal(id="actions")
                 yield Static(id="facts")
                 yield Static(id="description")
+                yield from self.work_panels()
             with TabbedContent(id="side"):
                 with TabPane("Notes", id="notes-tab"), VerticalScroll():
                     yield Static(id="notes")
@@ -214,6 +217,8 @@ class OrderDetailScreen(ReportsFailures, Screen[None]):
             return bool(self.order and self.order.get("allowed_transitions"))
         if action == "edit":
             return bool(self.editable())
+        if action in WORK_ACTIONS:
+            return self.work_allowed(action)
         return True
 
     def editable(self) -> frozenset[str]:
