@@ -251,6 +251,7 @@ class OrderDetailScreen(OrderWork, ReportsFailures, Screen[None]):
 
     def action_refresh(self) -> None:
         self.load()
+        self.refresh_work()
 
     def action_scroll_fields(self, delta: int) -> None:
         self.query_one("#fields", VerticalScroll).scroll_relative(y=delta, animate=False)

@@ -66,6 +66,10 @@ class OrderWork:
                 for panel in cast(Widget, self).query(ChecklistPanel):
                     panel.show_missing()
 
+    def refresh_work(self) -> None:
+        for panel in cast(Widget, self).query("ChecklistPanel, TimeCostPanel"):
+            cast("ChecklistPanel | TimeCostPanel", panel).load()
+
     def action_checklist(self) -> None:
         for panel in cast(Widget, self).query(ChecklistPanel):
             if panel.checklist is None:

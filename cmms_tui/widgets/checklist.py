@@ -179,6 +179,7 @@ class ChecklistPanel(ReportsFailures, Vertical):
 
     def on_mount(self) -> None:
         self.cmms.live_signal.subscribe(self, self._live)
+        self.cmms.reload_signal.subscribe(self, lambda _: self.load())  # events were lost: read again
         self.load()
 
     @property
@@ -191,6 +192,7 @@ class ChecklistPanel(ReportsFailures, Vertical):
 
     def focus_items(self) -> None:
         self.query_one(ChecklistList).focus()
+        self.scroll_visible()
 
     def show_missing(self) -> None:
         """The cursor on the first required item still open, and the checklist in view."""

@@ -87,6 +87,7 @@ class TimeCostPanel(ReportsFailures, Vertical):
 
     def on_mount(self) -> None:
         self.cmms.live_signal.subscribe(self, self._live)
+        self.cmms.reload_signal.subscribe(self, lambda _: self.load())  # events were lost: read again
         self.load()
 
     def _live(self, event: LiveEvent) -> None:

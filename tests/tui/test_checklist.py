@@ -191,3 +191,20 @@ def test_what_is_typed_for_a_measured_item() -> None:
     assert typed_value("number", "nan") == "nan"  # not finite: sent as typed, the server names it
     assert typed_value("number", "fast") == "fast"
     assert typed_value("text", "  ") is None
+
+
+async def test_at_80x24_the_checklist_scrolls_into_view_and_records(server: Server, tmp_path: Path) -> None:
+    order, _ = order_with_checklist(server)
+    app = console_app(server, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        screen = await open_order(pilot, app, order["id"])
+        panel = screen.query_one(ChecklistPanel)
+        await wait_for(pilot, lambda: panel.checklist is not None, what="the checklist")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: "Lock out and tag out" in screen_text(app), what="the checklist in view")
+        await pilot.press("space")
+        await wait_for(pilot, lambda: items_on_server(server, order["id"])["Lock out and tag out"]["value"] is True)
+        await wait_for(pilot, lambda: "[x] Lock out and tag out" in screen_text(app), what="the tick in view")
+        if os.environ.get("CMMS_TUI_CAPTURE"):
+            Path(os.environ["CMMS_TUI_CAPTURE"] + ".80x24").write_text(screen_text(app))
