@@ -35,7 +35,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8080"
 SearchMode = Literal["server", "fallback"]
 ALERT_SEVERITY = {"critical": "error", "warning": "warning", "info": "information"}
 NOTICE_SEVERITY = {"error": "error", "critical": "error", "warning": "warning"}
-VIEWS = ("orders", "assets", "alerts", "plans", "jobs", "kpis", "parts")
+VIEWS = ("orders", "assets", "alerts", "plans", "jobs", "kpis", "parts", "integrations")
 PEOPLE_FIELDS = ("assignee_id", "requested_by", "by")  # who an order event names
 
 
@@ -71,6 +71,7 @@ class CmmsApp(ReportsFailures, App[None]):
         Binding("5", "view('jobs')", "Jobs", show=False),
         Binding("6", "view('kpis')", "KPIs", show=False),
         Binding("7", "view('parts')", "Parts", show=False),
+        Binding("8", "view('integrations')", "Integrations", show=False),
     ]
 
     conn: var[ConnState | None] = var(None, always_update=True)
@@ -281,6 +282,8 @@ class CmmsApp(ReportsFailures, App[None]):
         if directory is None:
             return False
         staff_views = ("alerts", "plans", "kpis", "parts")
+        if name == "integrations":
+            return directory.is_supervisor
         return name in ("orders", "assets", "jobs") or (name in staff_views and directory.is_staff)
 
     def views(self) -> list[str]:
@@ -336,6 +339,7 @@ class CmmsApp(ReportsFailures, App[None]):
             "j": "jobs", "jobs": "jobs",
             "k": "kpis", "kpi": "kpis", "kpis": "kpis",
             "pt": "parts", "part": "parts", "parts": "parts",
+            "i": "integrations", "integrations": "integrations", "webhooks": "integrations",
         }  # fmt: skip
         if word in aliases:
             self.run_worker(self.action_view(aliases[word]), exit_on_error=False)

@@ -14,6 +14,7 @@ from cmms_tui.app import VIEWS
 from cmms_tui.views.alerts import AlertsView
 from cmms_tui.views.assets import AssetsView
 from cmms_tui.views.base import RecordsView
+from cmms_tui.views.integrations import IntegrationsView
 from cmms_tui.views.jobs import JobsView
 from cmms_tui.views.kpis import KpisView
 from cmms_tui.views.orders import OrdersView
@@ -32,6 +33,7 @@ LABELS = {
     "jobs": "Jobs",
     "kpis": "KPIs",
     "parts": "Parts",
+    "integrations": "Integrations",
 }
 FACTORIES: dict[str, type[RecordsView[Any] | KpisView]] = {
     "orders": OrdersView,
@@ -41,6 +43,7 @@ FACTORIES: dict[str, type[RecordsView[Any] | KpisView]] = {
     "jobs": JobsView,
     "kpis": KpisView,
     "parts": PartsView,
+    "integrations": IntegrationsView,
 }
 
 
