@@ -14,7 +14,7 @@ that nothing points at.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,20 +82,28 @@ def _ref(row: dict[str, Any]) -> ParentRef:
     return ParentRef(row["parent_type"], int(row["parent_id"]), row["order_id"])
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """The uploaded part as the client described it: nothing here is trusted yet."""
+
+    filename: str | None
+    declared_type: str | None
+    chunks: AsyncIterable[bytes]
+
+
 async def upload(
-    deps: Deps,
-    actor: Actor,
-    ref: ParentRef,
-    filename: str | None,
-    declared_type: str | None,
-    chunks: AsyncIterable[bytes],
+    deps: Deps, actor: Actor, ref: ParentRef, receive: Callable[[], Awaitable[Incoming]]
 ) -> dict[str, Any]:
-    name = rules.sanitise_name(filename)
+    """`receive` opens the request body only once the parent is known to be visible, so another
+    tenant's id is 404 whatever was sent."""
     settings = deps.settings.files
     tenant = actor.tenant_id
     async with transaction(deps.pool, tenant) as cur:
         await _parent(cur, actor, ref, write=True)
         used = await repo.used_bytes(cur, tenant) if settings.tenant_quota_bytes else 0
+    incoming = await receive()
+    name = rules.sanitise_name(incoming.filename)
+    declared_type, chunks = incoming.declared_type, incoming.chunks
     limit = settings.max_bytes
     quota = settings.tenant_quota_bytes
     if quota and used >= quota:

@@ -12,6 +12,7 @@ import pytest
 
 from cmms.api.routes import ALL_TABLES
 from cmms.services import events, webhook_delivery
+from tests.integration.attachments_support import multipart
 from tests.integration.support import Tenant, assert_problem, ok, unique
 
 ID_ROUTES = sorted({(r.method, r.path) for t in ALL_TABLES for r in t.routes if "{id}" in r.path})
@@ -31,6 +32,7 @@ RESOURCE = {
     "vendors": "vendor",
     "purchase-orders": "purchase_order",
     "api-keys": "api_key",
+    "files": "file",
 }
 # Valid bodies, so that a 404 cannot be a validation error in disguise.
 BODIES: dict[tuple[str, str], Any] = {
@@ -71,6 +73,7 @@ READ_BACK = {
     "vendor": "/api/v1/vendors/{}",
     "purchase_order": "/api/v1/purchase-orders/{}",
     "api_key": "/api/v1/api-keys/{}",
+    "file": "/api/v1/files/{}/info",
 }
 
 
@@ -118,6 +121,8 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
     entry = ok(await admin.post(f"/api/v1/orders/{order['id']}/time", {"minutes": 30}), 201)
     cost = ok(await admin.post(f"/api/v1/orders/{order['id']}/costs", {"category": "other", "amount": "1.00"}), 201)
     api_key = ok(await admin.post("/api/v1/api-keys", {"name": "A key", "role": "technician"}), 201)
+    body, headers = multipart(b"A's photo", "a.txt")
+    file = ok(await admin.request("POST", f"/api/v1/orders/{order['id']}/attachments", data=body, headers=headers), 201)
     # the other ids of nested routes, also A's
     inventory = await inventory_records(admin, order["id"])
     sub = {
@@ -138,6 +143,7 @@ async def a_records(tenant: Tenant) -> dict[str, dict[str, Any]]:
         "job": job,
         "procedure": procedure,
         "api_key": api_key,
+        "file": file,
         **inventory,
         "sub": sub,
     }
@@ -181,7 +187,7 @@ async def test_other_tenants_ids_are_404(
     url = path.replace("{id}", str(target))
     for name, value in a_records["sub"].items():
         url = url.replace("{" + name + "}", str(value))
-    if method == "GET" and not path.endswith("/result"):  # a queued job has no result yet
+    if method == "GET" and not path.endswith(("/result", "/files/{id}")):  # a queued job has no result yet
         ok(await tenant["admin"].get(url))  # A reads it first: a cache must not hand it to B
     before = await _snapshot(tenant, kind, target)
     body = BODIES.get((method, path))

@@ -21,7 +21,7 @@ from cmms.domain.errors import TooLarge, UnsupportedMedia, ValidationFailed
 from cmms.domain.files import content_disposition
 from cmms.domain.model import Page, PageQuery
 from cmms.services import attachments
-from cmms.services.attachments import ParentRef
+from cmms.services.attachments import Incoming, ParentRef
 
 routes = RouteTable("attachments")
 READ = 256 * 1024  # bytes per read from the request body
@@ -49,12 +49,14 @@ async def _upload(request: web.Request, ref: ParentRef) -> web.Response:
     limit = deps.settings.files.max_bytes
     if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD:
         raise TooLarge(f"the file is larger than the limit of {limit} bytes ([files] max_bytes)")
-    if request.content_type != "multipart/form-data":
-        raise UnsupportedMedia("send multipart/form-data with the file in a part named `file`")
-    part = await _file_part(request)
-    row = await attachments.upload(
-        deps, request[ACTOR], ref, part.filename, part.headers.get("Content-Type"), _chunks(part)
-    )
+
+    async def receive() -> Incoming:
+        if request.content_type != "multipart/form-data":
+            raise UnsupportedMedia("send multipart/form-data with the file in a part named `file`")
+        part = await _file_part(request)
+        return Incoming(part.filename, part.headers.get("Content-Type"), _chunks(part))
+
+    row = await attachments.upload(deps, request[ACTOR], ref, receive)
     response = json(row, status=201, etag=row["version"])
     response.headers["Location"] = f"/api/v1/files/{row['id']}"
     return response
