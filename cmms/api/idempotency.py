@@ -36,7 +36,8 @@ def idempotent(handler: Handler) -> Handler:
             raise
         body = response.body if isinstance(response, web.Response) else None
         if 200 <= response.status < 300 and isinstance(body, bytes):
-            await idem.finish(deps, tenant_id, key, idem.Stored(response.status, response.content_type, body))
+            stored = idem.Stored(response.status, response.content_type, idem.without_secret(body))
+            await idem.finish(deps, tenant_id, key, stored)
         else:
             await idem.abandon(deps, tenant_id, key)
         return response

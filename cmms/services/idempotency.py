@@ -4,6 +4,8 @@ The key is claimed with an INSERT in its own transaction before the request runs
 concurrent requests with one key exactly one runs; the other waits for the stored answer. Only
 successful answers are kept: a refused or failed request created nothing, and its key is released
 for the retry to run again. A retry with the same key and another body is refused (422).
+A secret that an answer shows once (a new API key's, a webhook's) is not kept: the replay says
+`"secret": null`, and the record of it stays a hash.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
+
+import orjson
 
 from cmms.db.pool import transaction
 from cmms.db.repos import idempotency as repo
@@ -32,6 +36,20 @@ class Stored:
 def check_key(key: str) -> None:
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ValidationFailed(f"{HEADER} must be 1-255 printable characters", field=HEADER)
+
+
+def without_secret(body: bytes) -> bytes:
+    """The answer as it may be stored: a top-level `secret` is dropped to null."""
+    if b'"secret"' not in body:
+        return body
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if isinstance(document, dict) and document.get("secret") is not None:
+        document["secret"] = None
+        return orjson.dumps(document)
+    return body
 
 
 def fingerprint(method: str, path: str, body: bytes) -> bytes:

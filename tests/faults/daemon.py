@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 
 from tests.faults.servers import free_port
 
@@ -28,6 +30,7 @@ class Daemon:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    workers: int = 1  # one process: SIGKILL then kills the very process that serves
 
     @property
     def url(self) -> str:
@@ -65,7 +68,10 @@ class Daemon:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.data_dir / "serve.log", "ab")  # the child writes it
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cmms", "serve", "--port", str(self.port)], env=self.env, stdout=log, stderr=log
+            [sys.executable, "-m", "cmms", "serve", "--port", str(self.port), "--workers", str(self.workers)],
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
         log.close()
         deadline = time.monotonic() + 60
@@ -83,8 +89,14 @@ class Daemon:
         raise TimeoutError("cmms serve did not start")
 
     def kill(self) -> None:
+        """SIGKILL the daemon and any node processes it runs, all at once, as a crash of the host
+        would (the embedded servers, children of their own, are left as a crash leaves them)."""
         assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
+        children = psutil.Process(self.proc.pid).children(recursive=True)
+        nodes = [p for p in children if " -m cmms " in f" {' '.join(p.cmdline())} "]
+        for proc in [self.proc, *nodes]:
+            with contextlib.suppress(ProcessLookupError, psutil.NoSuchProcess):
+                proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
     def stop(self) -> int | None:

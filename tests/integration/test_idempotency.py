@@ -73,3 +73,12 @@ def test_the_document_offers_the_key_on_every_authenticated_post() -> None:
             if route.method == "POST" and not route.public:
                 params = document["paths"][route.path]["post"].get("parameters", [])
                 assert {"$ref": "#/components/parameters/IdempotencyKey"} in params, route.path
+
+
+async def test_a_secret_shown_once_is_not_kept_for_replay(tenant: Tenant) -> None:
+    key, body = _key(), {"name": "erp", "role": "technician"}
+    first = ok(await tenant["admin"].post("/api/v1/api-keys", body, headers=key), 201)
+    again = ok(await tenant["admin"].post("/api/v1/api-keys", body, headers=key), 201)
+    assert first["secret"] and again["secret"] is None and again["id"] == first["id"]
+    rows = await tenant.sql("SELECT body FROM idempotency_keys WHERE key = %s", (key["Idempotency-Key"],))
+    assert first["secret"].encode() not in bytes(rows[0]["body"])
