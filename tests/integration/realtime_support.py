@@ -79,7 +79,7 @@ def drop_database(name: str) -> None:
 
 async def superuser_sql(dsn: str, query: str, params: Any = ()) -> list[tuple[Any, ...]]:
     """Run one statement as the connecting superuser (no SET ROLE: row-level security is bypassed)."""
-    async with aiopg.connect(dsn, timeout=10.0) as conn:
+    async with aiopg.connect(dsn, timeout=120.0) as conn:  # bulk set-up statements on a busy machine
         async with conn.cursor() as cur:
             await cur.execute(query, params)
             return list(await cur.fetchall()) if cur.description else []
