@@ -95,23 +95,24 @@ def _supervising_person(actor: Actor, action: str) -> None:
 
 
 async def authenticate(deps: Deps, secret: str, address: str) -> AccessClaims:
-    wait = await deps.throttle.retry_after(THROTTLE_SCOPE, address, address)
-    if wait > 0:
-        raise TooManyAttempts(wait)
-    try:
-        tenant_id = rules.tenant_of(secret)
-    except Unauthenticated:
-        await deps.throttle.failed(THROTTLE_SCOPE, address, address)
-        raise
     digest = rules.digest(secret)
     row = deps.api_keys.get(digest)
-    if row is None:
+    if row is None:  # a key verified in the last seconds skips the throttle; a flood never is one
+        wait = await deps.throttle.retry_after(THROTTLE_SCOPE, address, address)
+        if wait > 0:
+            raise TooManyAttempts(wait)
+        try:
+            tenant_id = rules.tenant_of(secret)
+        except Unauthenticated:
+            await deps.throttle.failed(THROTTLE_SCOPE, address, address)
+            raise
         async with transaction(deps.pool, tenant_id) as cur:
             row = await repo.by_hash(cur, tenant_id, digest)
         if row is None:
             await deps.throttle.failed(THROTTLE_SCOPE, address, address)
             raise Unauthenticated("the API key is not valid")
         deps.api_keys.put(digest, row)
+    tenant_id = int(row["tenant_id"])
     now = deps.clock()
     if row["revoked_at"] is not None:
         raise Unauthenticated("the API key was revoked")
