@@ -1,5 +1,5 @@
 """Integrations (admins and managers): the tenant's webhooks, whether each delivers, and a way in
-to each one's delivery log. API keys join this view later.
+to each one's delivery log; `k` opens the tenant's API keys (cmms_tui/screens/api_keys.py).
 
 Webhook changes arrive live (`webhook:*` events to supervisors), including a webhook switched
 off by the server after a day of failures.
@@ -31,7 +31,7 @@ def state_text(hook: Webhook) -> Text:
 
 class IntegrationsView(RecordsView[Webhook]):
     TITLE = "Integrations · webhooks"
-    BINDINGS = [Binding("o", "toggle", "On/off")]
+    BINDINGS = [Binding("o", "toggle", "On/off"), Binding("k", "api_keys", "API keys", priority=True)]
 
     def __init__(self, *, id: str = "integrations") -> None:
         super().__init__(id=id)
@@ -51,7 +51,7 @@ class IntegrationsView(RecordsView[Webhook]):
         return await webhooks(self.cmms.api, params)
 
     def describe_filter(self) -> Text:
-        return Text("every webhook  ·  enter: deliveries  ·  o: switch on or off")
+        return Text("every webhook  ·  enter: deliveries  ·  o: switch on or off  ·  k: API keys")
 
     def on_live(self, event: LiveEvent) -> None:
         if event.type in HOOK_EVENTS and "id" in event.data:
@@ -63,6 +63,12 @@ class IntegrationsView(RecordsView[Webhook]):
         from cmms_tui.screens.webhook_deliveries import DeliveriesScreen
 
         self.app.push_screen(DeliveriesScreen(row))
+
+    def action_api_keys(self) -> None:
+        """Priority, because the focused table binds `k` to "up": here it opens the keys (arrows still move)."""
+        from cmms_tui.screens.api_keys import ApiKeysScreen
+
+        self.app.push_screen(ApiKeysScreen())
 
     def action_toggle(self) -> None:
         row_id = self.table.selected_id()
