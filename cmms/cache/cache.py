@@ -126,10 +126,14 @@ class Cache:
 
     async def _new_epoch(self) -> None:
         self._unsure = False  # set again by a failure that happens while this runs
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(EPOCH, secrets.randbits(40), nx=True)
-            pipe.incr(EPOCH)
-            await pipe.execute()
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set(EPOCH, secrets.randbits(40), nx=True)
+                pipe.incr(EPOCH)
+                await pipe.execute()
+        except BaseException:
+            self._unsure = True  # not moved on: the next use of Redis tries again
+            raise
         self._local.clear()
         self._seen.clear()
         log.info("cache epoch moved on after Redis failures")

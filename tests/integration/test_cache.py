@@ -201,3 +201,21 @@ async def test_entries_of_a_superseded_version_leave_the_local_layer(rt: Runtime
         assert await cache.get_or_load(tenant.id, "orders", "page-1", load) == {"page": i}  # a local hit
         await cache.invalidate(tenant.id, "orders")
     assert len(cache._local) <= 1  # not fifty dead pages waiting for the LRU
+
+
+async def test_a_lost_version_bump_is_remembered_until_redis_takes_the_new_epoch(rt: Runtime, tenant: Tenant) -> None:
+    dead = aioredis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.25, retry=Retry(NoBackoff(), 0))
+    cache = Cache(dead, rt.settings.cache.ttls())
+    try:
+        await cache.invalidate(tenant.id, "assets")  # fails: the write's bump is lost
+        assert cache._unsure
+        await asyncio.sleep(0.3)  # the repair task tries and fails
+        assert cache._unsure
+        cache.redis = rt.deps.cache.redis  # Redis answers again
+        before = await cache.redis.get("cmms:cache:epoch")
+        await cache.get_or_load(tenant.id, "assets", "k", lambda: asyncio.sleep(0, {"v": 1}))
+        assert not cache._unsure
+        assert await cache.redis.get("cmms:cache:epoch") != before
+    finally:
+        await cache.close()
+        await dead.aclose()
