@@ -128,6 +128,18 @@ def _problem(status: int, body: Any) -> ApiError:
     return ApiError(status, "Error", str(body)[:200] if body else f"HTTP {status}")
 
 
+async def problem_of(response: aiohttp.ClientResponse) -> ApiError:
+    """The error of a streamed answer (downloads, uploads): read as the JSON calls read theirs."""
+    raw = await response.read()
+    body: Any = raw.decode(errors="replace")
+    if "json" in response.headers.get("Content-Type", ""):
+        body = await response.json(content_type=None)
+    error = _problem(response.status, body)
+    if response.status == 401:
+        return SessionExpired(error.status, error.title, error.detail, error.errors)
+    return error
+
+
 def _clean(params: Params | None) -> dict[str, str]:
     return {k: str(v) for k, v in (params or {}).items() if v is not None and v != ""}
 
@@ -409,14 +421,7 @@ class ApiClient:
                         await self.refresh(stale=self.tokens.access_token)
                         continue
                     if response.status >= 400:
-                        raw = await response.read()
-                        body: Any = raw.decode(errors="replace")
-                        if "json" in response.headers.get("Content-Type", ""):
-                            body = await response.json(content_type=None)
-                        error = _problem(response.status, body)
-                        if response.status == 401:
-                            raise SessionExpired(error.status, error.title, error.detail, error.errors)
-                        raise error
+                        raise await problem_of(response)
                     disposition = response.content_disposition
                     name = _safe_name(disposition.filename if disposition else None, f"job-{job_id}")
                     return await _save(response.content, folder, prefix + name)

@@ -11,7 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, TypedDict, cast
 
 import aiohttp
 
@@ -51,16 +51,9 @@ async def _file_chunks(path: Path, size: int, progress: Progress | None) -> Asyn
 
 
 async def _problem_of(response: aiohttp.ClientResponse) -> Exception:
-    from cmms_tui.client import SessionExpired, _problem
+    from cmms_tui.client import problem_of  # cmms_tui.client imports this module
 
-    raw = await response.read()
-    body: Any = raw.decode(errors="replace")
-    if "json" in response.headers.get("Content-Type", ""):
-        body = await response.json(content_type=None)
-    error = _problem(response.status, body)
-    if response.status == 401:
-        return SessionExpired(error.status, error.title, error.detail, error.errors)
-    return error
+    return await problem_of(response)
 
 
 async def upload(api: ApiClient, parent: str, parent_id: int, path: Path, progress: Progress | None) -> Attachment:
