@@ -45,7 +45,7 @@ from cmms.domain.search import (
     plain_snippet,
 )
 from cmms.search.base import SearchBackend, SearchUnavailable
-from cmms.search.postgres import tenant_transaction
+from cmms.search.pg_session import tenant_transaction
 from cmms.search.source import Claim, PostgresSource
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from typing import Any
 
 from cmms.domain.search import Kind, clean_text
 from cmms.domain.workflow import format_number
-from cmms.search.postgres import Cursor, fetch_all, fetch_one, tenant_transaction
+from cmms.search.pg_session import Cursor, fetch_all, fetch_one, tenant_transaction
 
 ORDER_EVENTS = ("order:created", "order:updated", "order:status-changed")
 ASSET_EVENTS = ("asset:created", "asset:updated", "asset:deleted")
