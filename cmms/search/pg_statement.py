@@ -46,7 +46,8 @@ QUERIES = {
     " FROM (SELECT word FROM search_words WHERE tenant_id = %(tenant)s::bigint"
     " AND word >= %(stem)s::text AND word < %(stem)s::text || chr(1114111)"
     " ORDER BY length(word), word LIMIT 30) w), to_tsquery('cmms_english', %(prefix)s::text))",
-    "tsquery": "%(tsq)s::tsquery",
+    # The words as typo tolerance corrected them: each OR its nearest lexicon words, AND-ed.
+    "tsquery": "to_tsquery('cmms_english', %(tsq)s::text)",
 }
 TSQ = "(SELECT tsq FROM q)"
 HQ = "(SELECT hq FROM q)"  # what ts_headline marks: the positive terms OR-ed (migrations 0011, 0012)

@@ -40,7 +40,7 @@ from cmms.domain.search import (
     plain_snippet,
 )
 from cmms.domain.workflow import format_number
-from cmms.search.pg_session import Cursor, execute_prepared, fetch_all, fetch_one, forget_prepared, tenant_transaction
+from cmms.search.pg_session import Cursor, connection, execute_prepared, forget_prepared, scoped
 from cmms.search.pg_statement import like_prefix, prepared, quote
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class PostgresSearch:
 
     async def _search(self, tenant_id: int, query: SearchQuery) -> SearchResult:
         parsed = query.parsed
-        async with tenant_transaction(self.pool, tenant_id) as cur:
+        async with connection(self.pool) as cur:
             if parsed.empty:
                 return await self._run(cur, tenant_id, query, "browse", "browse", {})
             if parsed.prefix:
@@ -121,7 +121,7 @@ class PostgresSearch:
                 return result  # an order number that exists: nothing to correct
             if not (query.searches("orders") or query.searches("assets")):
                 return result
-            corrected = await self._correct(cur, parsed)
+            corrected = await self._correct(cur, tenant_id, parsed)
             if corrected is None and parsed.code is None:
                 return result
             fuzzy_extra: dict[str, Any] = {"code_similar": fold(parsed.code) if parsed.code else None}
@@ -132,15 +132,18 @@ class PostgresSearch:
                 fuzzy.suggestion = corrected[1]
             return fuzzy if fuzzy.total > result.total else result
 
-    async def _correct(self, cur: Cursor, parsed: ParsedQuery) -> tuple[str, str] | None:
-        """Each word OR its nearest lexicon words (as tsquery text, and the best guess as words)."""
+    async def _correct(self, cur: Cursor, tenant_id: int, parsed: ParsedQuery) -> tuple[str, str] | None:
+        """Each word OR its nearest lexicon words (as to_tsquery's input, and the best guess as words)."""
         if any(c.phrase for g in parsed.groups for c in g):
             return None
         words = [fold(w) for w in parsed.words()[:6] if len(w) >= 3 and not w.isdigit()]
         if not words:
             return None
-        rows = await fetch_all(
-            cur, "SELECT word, near FROM cmms_search_similar_words(%s::text[], %s::real)", (words, WORD_SIMILARITY)
+        rows = await scoped(
+            cur,
+            tenant_id,
+            "SELECT word, near FROM cmms_search_similar_words(%s::text[], %s::real)",
+            (words, WORD_SIMILARITY),
         )
         if not any(r["near"] and r["near"] != [r["word"]] for r in rows):
             return None
@@ -149,8 +152,7 @@ class PostgresSearch:
             options = list(dict.fromkeys([row["word"], *row["near"]]))
             groups.append("(" + " | ".join(quote(o) for o in options) + ")")
             guess.append(row["near"][0] if row["near"] else row["word"])
-        found = await fetch_one(cur, "SELECT to_tsquery('cmms_english', %s)::text AS tsq", (" & ".join(groups),))
-        return str(found["tsq"]), " ".join(guess)
+        return " & ".join(groups), " ".join(guess)
 
     async def _run(
         self, cur: Cursor, tenant_id: int, query: SearchQuery, mode: Mode, variant: str, extra: dict[str, Any]
@@ -179,7 +181,7 @@ class PostgresSearch:
             "limit": query.limit,
             **extra,
         }
-        row = await execute_prepared(cur, prepared(variant), params)
+        row = await execute_prepared(cur, tenant_id, prepared(variant), params)
         if row["nodes"] == 0:
             return SearchResult([], 0, empty_facets(), "none", self.name)
         facets = _facets(row["facets"])
