@@ -61,18 +61,16 @@ def _holds(document: str | None, weights: str) -> str:
     return f"({LEXEMES} IS NULL OR tsvector_to_array(ts_filter({document}, '{{{weights}}}')) && {LEXEMES})"
 
 
-def _highlights(browse: bool, title: str, body: str, document: str | None = None) -> str:
-    """Highlights of one page row. ts_headline parses the text it is given, which is most of a
-    search's cost: it gets the short OR-query, and only the parts of `document` (title: weight A,
-    body: B and C) that hold a query lexeme."""
+def _texts(browse: bool, title: str, body: str, document: str | None = None) -> str:
+    """What a page row is highlighted from: its title and body (at most 3000 characters), and
+    whether each is worth a headline. ts_headline parses the text it is given, which is most of a
+    search's cost, so it only gets the parts of `document` (title: weight A, body: B and C) that
+    hold a query lexeme."""
     if browse:
-        return f"NULL::text AS title_hl, NULL::text AS body_hl, left({body}, 400) AS body"
-    strip = literal(SENTINELS)
+        return f"{title} AS hl_title, left({body}, 3000) AS hl_body, false AS in_title, false AS in_body"
     return (
-        f"CASE WHEN {_holds(document, 'a')} THEN ts_headline('cmms_english', translate({title}, {strip}, ''),"
-        f" {HQ}, {literal(TITLE_HEADLINE)}) END AS title_hl,"
-        f" CASE WHEN {_holds(document, 'b,c')} THEN ts_headline('cmms_english', translate(left({body}, 3000),"
-        f" {strip}, ''), {HQ}, {literal(HEADLINE)}) END AS body_hl, left({body}, 400) AS body"
+        f"{title} AS hl_title, left({body}, 3000) AS hl_body,"
+        f" {_holds(document, 'a')} AS in_title, {_holds(document, 'b,c')} AS in_body"
     )
 
 
@@ -83,6 +81,8 @@ def statement(variant: str) -> str:
     asset_body = "concat_ws(' / ', x.code, x.type, x.manufacturer, x.model, x.serial)"
     audit_title = "x.action || ' ' || x.entity || coalesce(' ' || x.entity_id, '')"
     part_body = "concat_ws(' / ', x.number, x.barcode, x.description)"
+    MARK, STRIP = literal(MARK_START), literal(SENTINELS)
+    TITLE_OPTIONS, BODY_OPTIONS = literal(TITLE_HEADLINE), literal(HEADLINE)
     return f"""
 WITH q AS MATERIALIZED (
     SELECT t.tsq, h.hq, h.lexemes FROM (SELECT {QUERIES[variant]} AS tsq) t, cmms_highlight_terms(t.tsq) h),
@@ -111,7 +111,7 @@ items AS (
            json_build_object('number', w.number, 'status', w.status, 'priority', w.priority,
                              'order_type', w.type, 'plant_id', w.plant_id, 'asset_id', w.asset_id,
                              'updated_at', w.updated_at) AS extra,
-           {_highlights(browse, "w.title", order_body, None if browse else "s.document")}
+           {_texts(browse, "w.title", order_body, None if browse else "s.document")}
       FROM page p JOIN work_orders w ON p.kind = 'orders' AND w.tenant_id = %(tenant)s::bigint AND w.id = p.id
       {"" if browse else "JOIN work_order_search s ON s.tenant_id = %(tenant)s::bigint AND s.order_id = p.id"}
       CROSS JOIN LATERAL (
@@ -122,39 +122,58 @@ items AS (
     SELECT p.kind, p.id, p.score, p.at, x.name,
            json_build_object('code', x.code, 'status', x.status, 'criticality', x.criticality,
                              'plant_id', x.plant_id, 'asset_type', x.type, 'updated_at', x.updated_at),
-           {_highlights(browse, "x.name", asset_body)}
+           {_texts(browse, "x.name", asset_body)}
       FROM page p JOIN assets x ON p.kind = 'assets' AND x.tenant_id = %(tenant)s::bigint AND x.id = p.id
     UNION ALL
     SELECT p.kind, p.id, p.score, p.at, {audit_title},
            json_build_object('entity', x.entity, 'entity_id', x.entity_id, 'action', x.action,
                              'actor_id', x.actor_id, 'at', x.at),
-           {_highlights(browse, audit_title, "cmms_json_text(x.changes)")}
+           {_texts(browse, audit_title, "cmms_json_text(x.changes)")}
       FROM page p JOIN audit_log x ON p.kind = 'audit' AND x.tenant_id = %(tenant)s::bigint AND x.id = p.id
     UNION ALL
     SELECT p.kind, p.id, p.score, p.at, x.name,
            json_build_object('number', x.number, 'unit', x.unit, 'barcode', x.barcode, 'updated_at', x.updated_at),
-           {_highlights(browse, "x.name", part_body)}
+           {_texts(browse, "x.name", part_body)}
       FROM page p JOIN parts x ON p.kind = 'parts' AND x.tenant_id = %(tenant)s::bigint AND x.id = p.id
 ),
+-- The snippet is the body's highlighted fragments, else the highlighted title, else the text: a
+-- title is only highlighted when the body has no match, and the text only sent when neither has.
+marked AS (
+    SELECT i.kind, i.id, i.score, i.at, i.title, i.extra, h.body_hl,
+           CASE WHEN i.in_title AND strpos(coalesce(h.body_hl, ''), {MARK}) = 0
+                THEN ts_headline('cmms_english', translate(i.hl_title, {STRIP}, ''), {HQ}, {TITLE_OPTIONS})
+           END AS title_hl,
+           i.hl_body
+      FROM items i
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN i.in_body THEN ts_headline('cmms_english', translate(i.hl_body, {STRIP}, ''), {HQ},
+                                                      {BODY_OPTIONS}) END AS body_hl
+          OFFSET 0) h
+),
+-- Facets over the candidates: one grouping pass per kind.
 counts AS (
-    SELECT 'type' AS facet, 'orders' AS value, count(*) AS n FROM o HAVING count(*) > 0
-    UNION ALL SELECT 'type', 'assets', count(*) FROM a HAVING count(*) > 0
+    SELECT CASE grouping(status, priority, type, plant_id) WHEN 7 THEN 'status' WHEN 11 THEN 'priority'
+                WHEN 13 THEN 'order_type' WHEN 14 THEN 'plant_id' ELSE 'type' END AS facet,
+           CASE grouping(status, priority, type, plant_id) WHEN 7 THEN status WHEN 11 THEN priority
+                WHEN 13 THEN type WHEN 14 THEN plant_id::text ELSE 'orders' END AS value, count(*) AS n
+      FROM o GROUP BY GROUPING SETS ((), (status), (priority), (type), (plant_id)) HAVING count(*) > 0
+    UNION ALL
+    SELECT CASE grouping(status, criticality, plant_id) WHEN 3 THEN 'status' WHEN 5 THEN 'criticality'
+                WHEN 6 THEN 'plant_id' ELSE 'type' END,
+           CASE grouping(status, criticality, plant_id) WHEN 3 THEN status WHEN 5 THEN criticality
+                WHEN 6 THEN plant_id::text ELSE 'assets' END, count(*)
+      FROM a GROUP BY GROUPING SETS ((), (status), (criticality), (plant_id)) HAVING count(*) > 0
     UNION ALL SELECT 'type', 'audit', count(*) FROM l HAVING count(*) > 0
     UNION ALL SELECT 'type', 'parts', count(*) FROM pt HAVING count(*) > 0
-    UNION ALL SELECT 'status', status, count(*) FROM o GROUP BY status
-    UNION ALL SELECT 'status', status, count(*) FROM a GROUP BY status
-    UNION ALL SELECT 'priority', priority, count(*) FROM o GROUP BY priority
-    UNION ALL SELECT 'order_type', type, count(*) FROM o GROUP BY type
-    UNION ALL SELECT 'criticality', criticality, count(*) FROM a GROUP BY criticality
-    UNION ALL SELECT 'plant_id', plant_id::text, count(*) FROM o WHERE plant_id IS NOT NULL GROUP BY plant_id
-    UNION ALL SELECT 'plant_id', plant_id::text, count(*) FROM a GROUP BY plant_id
     UNION ALL SELECT 'entity', entity, count(*) FROM l GROUP BY entity
 )
 SELECT (SELECT coalesce(numnode(tsq), -1) FROM q) AS nodes,
        (SELECT coalesce(json_agg(json_build_object(
             'kind', kind, 'id', id, 'score', score, 'title', title, 'extra', extra,
-            'title_hl', title_hl, 'body_hl', body_hl, 'body', body)
-            ORDER BY score DESC, at DESC, kind, id DESC), '[]') FROM items) AS items,
+            'title_hl', title_hl, 'body_hl', body_hl,
+            'body', CASE WHEN strpos(coalesce(body_hl, '') || coalesce(title_hl, ''), {MARK}) = 0
+                         THEN left(hl_body, 400) END)
+            ORDER BY score DESC, at DESC, kind, id DESC), '[]') FROM marked) AS items,
        (SELECT coalesce(json_agg(json_build_array(facet, value, n)), '[]') FROM counts) AS facets
 """
 
