@@ -23,8 +23,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from cmms.cache.cache import Cache
+from cmms.cache.push import PushChannel, channel_name
 from cmms.cache.revoked import RedisRevocations
 from cmms.cache.throttle import LoginThrottle
+from cmms.cache.versions import VersionBook
 from cmms.config import ConfigError, Settings
 from cmms.db.migrate import migrate
 from cmms.db.pool import open_pool, transaction
@@ -49,6 +51,7 @@ class Runtime:
     redis_url: str
     deps: Deps
     job_system: JobSystem
+    push: PushChannel
 
     @property
     def socket_channel(self) -> str:
@@ -176,10 +179,19 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         search = await stack.enter_async_context(open_search(settings.elasticsearch.url, pool))
         files = await stack.enter_async_context(open_files(settings.files, pool))
         auth = settings.auth
-        revocations = Revocations(pool, RedisRevocations(redis), settings.jwt.access_ttl)
+        revoked_copy = RedisRevocations(redis, channel=channel_name("revoked", redis_url))
+        revocations = Revocations(pool, revoked_copy, settings.jwt.access_ttl)
         stack.push_async_callback(revocations.close)
-        cache = Cache(cache_redis, settings.cache.ttls(), enabled=settings.cache.enabled)
+        cache = Cache(
+            cache_redis,
+            settings.cache.ttls(),
+            enabled=settings.cache.enabled,
+            book=VersionBook(channel_name("cache", redis_url)),
+        )
         stack.push_async_callback(cache.close)
+        push = PushChannel(redis)  # run by long-lived processes (`cmms serve`): see cmms.cache.push
+        push.add(cache.book)
+        push.add(revocations)
         deps = Deps(
             pool=pool,
             redis=redis,
@@ -199,5 +211,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             search=search,
         )
         yield Runtime(
-            settings=settings, data_dir=data_dir, dsn=dsn, redis_url=redis_url, deps=deps, job_system=job_system
+            settings=settings,
+            data_dir=data_dir,
+            dsn=dsn,
+            redis_url=redis_url,
+            deps=deps,
+            job_system=job_system,
+            push=push,
         )

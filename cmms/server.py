@@ -49,6 +49,7 @@ async def running(rt: Runtime, host: str, port: int, *, reuse_port: bool = False
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=rt.settings.server.shutdown_timeout)
     await runner.setup()
     background = [
+        asyncio.create_task(rt.push.run(), name="push-channel"),
         asyncio.create_task(relay.run(), name="outbox-relay"),
         asyncio.create_task(api_keys.record_usage_forever(rt.deps), name="api-key-usage"),
     ]

@@ -20,7 +20,37 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+class JsonDict(dict[str, Any]):
+    """A document with its JSON encoding attached: the cache hands these out, answers send `json`."""
+
+    __slots__ = ("json",)
+    json: bytes
+
+
+class JsonList(list[Any]):
+    """A list with its JSON encoding attached (a page of items, say)."""
+
+    __slots__ = ("json",)
+    json: bytes
+
+
+def with_json(value: Any, body: bytes | None = None) -> Any:
+    """`value` carrying its encoding (`body` when the caller has it), and so do its lists and
+    documents one level down, so that the items of a cached page are not encoded again either."""
+    if isinstance(value, dict):
+        frozen: JsonDict | JsonList = JsonDict(value)
+    elif isinstance(value, (list, tuple)):
+        frozen = JsonList(with_json(v) if isinstance(v, (dict, list)) else v for v in value)
+    else:
+        return value
+    frozen.json = body if body is not None else dumps_bytes(value)
+    return frozen
+
+
 def dumps_bytes(value: Any) -> bytes:
+    body = getattr(value, "json", None)
+    if body is not None and isinstance(value, (JsonDict, JsonList)):
+        return body  # type: ignore[no-any-return]
     return orjson.dumps(value, default=_default, option=OPTIONS)
 
 

@@ -1,11 +1,14 @@
 """Cache benchmark: a plant with 1,000 assets, cache on vs off, and cached GET vs a bare handler.
 
-Starts, side by side on one fresh database: `cmms serve` with the cache on, `cmms serve` with
-the cache off, and a bare aiohttp app returning a constant JSON document. Latency is measured
-with alternating requests (on, off, on, off...) so machine noise hits both equally; throughput
-with wrk (`apt-get install wrk`), alternating runs, reporting medians.
+Starts, side by side on one fresh database: `cmms serve --workers 1` with the cache on, the same
+with the cache off, and a bare aiohttp app (one process too) returning the very bytes the cached
+`GET /api/v1/assets/{id}` answers. The product runs with its default log level, so access logs
+are written (to /dev/null) as in production. Latency is measured with alternating requests (on,
+off, on, off...) on one connection so machine noise hits both equally; throughput with wrk
+(`apt-get install wrk`), alternating runs, reporting medians. `--profile FILE` records the cached
+server with py-spy during one more wrk run and prints where its time goes.
 
-    python scripts/bench_cache.py [--assets 1000] [--rounds 300] [--seconds 8]
+    python scripts/bench_cache.py [--assets 1000] [--rounds 300] [--seconds 8] [--profile out.txt]
 """
 
 from __future__ import annotations
@@ -36,13 +39,58 @@ PASSWORD = "bench-password-1"
 BARE_APP = """
 import sys
 from aiohttp import web
-DOC = {"id": 1, "name": "Pump 1", "plant_id": 1, "status": "operational", "criticality": "medium"}
+BODY = open(sys.argv[2], "rb").read()
 async def handler(request):
-    return web.json_response(DOC)
+    return web.Response(body=BODY, content_type="application/json")
 app = web.Application()
 app.router.add_get("/json", handler)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
 """
+
+
+def profile(pid: int, url: str, seconds: int, token: str, out: Path) -> str:
+    """py-spy over one wrk run: the functions holding the most samples, own time and with callees."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    raw = out.with_suffix(".folded")
+    rec = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)
+    wrk(url, seconds, token)
+    rec.wait(60)
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [re.sub(r" \((.*/)?([^/]*)\)", r" (\2)", f) for f in stack.split(";")]
+        n = int(count)
+        samples += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + n
+    lines = [f"py-spy, {samples} samples of the cached server under wrk", "", "| own % | function |", "|---:|---|"]
+    lines += [f"| {100 * n / samples:.1f} | {f} |" for f, n in sorted(own.items(), key=lambda x: -x[1])[:25]]
+    lines += ["", "| with callees % | function |", "|---:|---|"]
+    lines += [f"| {100 * n / samples:.1f} | {f} |" for f, n in sorted(total.items(), key=lambda x: -x[1])[:40]]
+    out.write_text("\n".join(lines) + "\n")
+    return str(out)
 
 
 def free_port() -> int:
@@ -137,6 +185,18 @@ async def latency(
     return samples
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk_cpu(url: str, seconds: int, token: str | None, pid: int) -> tuple[float, float]:
+    """Requests/s, and the server's CPU microseconds per request: the figure machine noise hurts least."""
+    before = cpu_seconds(pid)
+    rps = wrk(url, seconds, token)
+    return rps, (cpu_seconds(pid) - before) * 1e6 / (rps * seconds)
+
+
 def wrk(url: str, seconds: int, token: str | None) -> float:
     cmd = ["wrk", "-t1", "-c32", f"-d{seconds}s", url]
     if token:
@@ -156,6 +216,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--limit", type=int, default=200, help="page size of the list (API maximum 200)")
+    parser.add_argument("--profile", type=Path, help="write a py-spy profile of the cached server here")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed for the throughput part: apt-get install wrk")
@@ -168,7 +229,6 @@ async def main() -> None:
         "CMMS_DATABASE_URL": make_dsn(ADMIN_DSN, dbname=db),
         "CMMS_REDIS_URL": REDIS_URL,
         "CMMS_JWT_SECRET": "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz",
-        "CMMS_LOG_LEVEL": "WARNING",
     }
     cli = [sys.executable, "-m", "cmms", "--data-dir", str(tmp)]
     with ExitStack() as stack:
@@ -195,15 +255,17 @@ async def main() -> None:
             check=True,
             capture_output=True,
         )
+        servers = {}
         for name, enabled in (("on", "true"), ("off", "false")):
-            proc = start([*cli, "serve", "--port", str(ports[name])], {**env, "CMMS_CACHE_ENABLED": enabled})
+            proc = start(
+                [*cli, "serve", "--workers", "1", "--port", str(ports[name])], {**env, "CMMS_CACHE_ENABLED": enabled}
+            )
             stack.callback(stop, proc)
-        stack.callback(stop, start([sys.executable, "-c", BARE_APP, str(ports["bare"])], env))
+            servers[name] = proc
         bases = {k: f"http://127.0.0.1:{p}" for k, p in ports.items()}
         async with aiohttp.ClientSession() as session:
             for name in ("on", "off"):
                 await wait_ready(session, bases[name] + "/health/ready")
-            await wait_ready(session, bases["bare"] + "/json")
             async with session.post(
                 bases["on"] + "/api/v1/auth/login", json={"tenant": tenant, "email": "m@bench.io", "password": PASSWORD}
             ) as r:
@@ -211,10 +273,24 @@ async def main() -> None:
             plant, asset = await seed(session, bases["on"], token, args.assets)
             list_path = f"/api/v1/plants/{plant}/assets?limit={args.limit}"
             samples = await latency(session, {"on": bases["on"], "off": bases["off"]}, list_path, token, args.rounds)
-        cached_rps, bare_rps = [], []
+            async with session.get(
+                f"{bases['on']}/api/v1/assets/{asset}", headers={"Authorization": f"Bearer {token}"}
+            ) as r:
+                (tmp / "asset.json").write_bytes(await r.read())
+            bare = start([sys.executable, "-c", BARE_APP, str(ports["bare"]), str(tmp / "asset.json")], env)
+            stack.callback(stop, bare)
+            await wait_ready(session, bases["bare"] + "/json")
+        cached_rps, bare_rps, cached_cpu, bare_cpu = [], [], [], []
         for _ in range(3):
-            cached_rps.append(wrk(f"{bases['on']}/api/v1/assets/{asset}", args.seconds, token))
-            bare_rps.append(wrk(f"{bases['bare']}/json", args.seconds, None))
+            rps, cpu = wrk_cpu(f"{bases['on']}/api/v1/assets/{asset}", args.seconds, token, servers["on"].pid)
+            cached_rps.append(rps)
+            cached_cpu.append(cpu)
+            rps, cpu = wrk_cpu(f"{bases['bare']}/json", args.seconds, None, bare.pid)
+            bare_rps.append(rps)
+            bare_cpu.append(cpu)
+        if args.profile:
+            url = f"{bases['on']}/api/v1/assets/{asset}"
+            print("profile:", profile(servers["on"].pid, url, args.seconds, token, args.profile), file=sys.stderr)
 
     on, off = samples["on"], samples["off"]
     print(
@@ -240,6 +316,12 @@ async def main() -> None:
         f"| bare aiohttp JSON handler | {', '.join(f'{x:.0f}' for x in bare_rps)} | {statistics.median(bare_rps):.0f} |"
     )
     print(f"| cached / bare | | {statistics.median(cached_rps) / statistics.median(bare_rps):.2f}x |")
+    print("\nServer CPU per request during those runs (median µs; lower is better)\n")
+    print("| endpoint | µs (runs) | median |")
+    print("|---|---|---:|")
+    for name, cpu in (("cached GET /api/v1/assets/{id}", cached_cpu), ("bare aiohttp JSON handler", bare_cpu)):
+        print(f"| {name} | {', '.join(f'{x:.0f}' for x in cpu)} | {statistics.median(cpu):.0f} |")
+    print(f"| bare / cached | | {statistics.median(bare_cpu) / statistics.median(cached_cpu):.2f}x |")
 
 
 if __name__ == "__main__":

@@ -323,6 +323,12 @@ class Target:
         assert self.proc is not None
         return self.proc.pid
 
+    def server_pids(self) -> list[int]:
+        """The server and, under `--workers N`, its worker processes."""
+        with contextlib.suppress(psutil.Error):
+            return [self.pid, *(c.pid for c in psutil.Process(self.pid).children(recursive=True))]
+        return [self.pid]
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -463,7 +469,7 @@ async def start_product(args: argparse.Namespace, workdir: Path) -> Target:
         port = args.port or free_port()
         target.version = code_version()
         target.proc = subprocess.Popen(
-            [*cli, "serve", "--port", str(port), "--workers", "1"],  # the single-process figures
+            [*cli, "serve", "--port", str(port), "--workers", str(args.workers)],  # 1: the single-process figures
             env=serve_env,
             cwd=REPO,
             stdout=open(workdir / "product-server.log", "wb"),
@@ -826,7 +832,7 @@ async def measure(args: argparse.Namespace, target: Target, n: int, workdir: Pat
     try:
         await holder.start(timeout=args.connect_timeout)
         if args.nice:
-            renice([target.pid, holder.pid, *target.dep_pids()], -args.nice)
+            renice([*target.server_pids(), holder.pid, *target.dep_pids()], -args.nice)
         result["connect_s"] = holder.connect_ms / 1000.0
         log(f"{target.name} N={n}: {n} sockets connected in {holder.connect_ms / 1000:.1f} s")
         connector = aiohttp.TCPConnector(limit=max(64, args.burst_concurrency * 2))
@@ -841,7 +847,12 @@ async def measure(args: argparse.Namespace, target: Target, n: int, workdir: Pat
             base = await holder.count()
 
             meter = CpuMeter(
-                {"server": [target.pid], "deps": target.dep_pids(), "holder": [holder.pid], "driver": [os.getpid()]}
+                {
+                    "server": target.server_pids(),
+                    "deps": target.dep_pids(),
+                    "holder": [holder.pid],
+                    "driver": [os.getpid()],
+                }
             )
             if args.profile and target.name in args.profile_targets and n in args.profile_sockets:
                 args.profile.mkdir(parents=True, exist_ok=True)
@@ -1010,6 +1021,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--burst-events", type=int, default=50, help="burst events (50; 0 = no burst phase)")
     p.add_argument("--burst-concurrency", type=int, default=8, help="requests in flight in the burst (8)")
     p.add_argument("--port", type=int, help="product server port (default: a free one)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes of the product server (cmms serve --workers N, SO_REUSEPORT; 1). The sockets spread"
+        " over them; CPU counts them all",
+    )
     p.add_argument("--database-url", help="use this database (already created) instead of a fresh one")
     p.add_argument("--admin-dsn", default=ADMIN_DSN, help=f"where the fresh database is created ({ADMIN_DSN})")
     p.add_argument(

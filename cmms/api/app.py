@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
 from aiohttp import web
 
 from cmms.api import openapi
+from cmms.api.access_log import AccessLog
 from cmms.api.idempotency import idempotent
 from cmms.api.keys import DEPS, METRICS, READINESS
 from cmms.api.metrics import Metrics
@@ -24,7 +25,11 @@ ReadinessCheck = Callable[[], Awaitable[dict[str, dict[str, object]]]]
 
 def make_app(deps: Deps, readiness: ReadinessCheck) -> web.Application:
     metrics = Metrics(deps.cache)
-    app = web.Application(middlewares=[make_middleware(metrics)], client_max_size=deps.settings.server.max_body_bytes)
+    access = AccessLog()
+    app = web.Application(
+        middlewares=[make_middleware(metrics, access)], client_max_size=deps.settings.server.max_body_bytes
+    )
+    app.on_cleanup.append(lambda _: asyncio.sleep(0, access.flush()))
     app.on_response_prepare.append(add_request_id)
     app[DEPS] = deps
     app[METRICS] = metrics
@@ -47,7 +52,7 @@ def _authenticated(handler: Handler) -> Handler:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send an access token: Authorization: Bearer <token>")
         claims = await auth.authenticate(request.app[DEPS], token.strip(), address=request.remote or "")
-        request[ACTOR] = replace(claims.actor, request_id=request[REQUEST_ID])
+        request[ACTOR] = claims.actor.for_request(request[REQUEST_ID])
         request[SESSION] = claims.session_id
         return await handler(request)
 

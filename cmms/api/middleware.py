@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import logging
+import itertools
 import secrets
 import time
 
 from aiohttp import web
 
 from cmms.api import errors
+from cmms.api.access_log import AccessLog
 from cmms.api.metrics import Metrics
 from cmms.api.routing import REQUEST_ID, Handler
 from cmms.logs import request_id_var
-
-log = logging.getLogger("cmms.access")
 
 
 async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
@@ -24,11 +23,15 @@ async def add_request_id(request: web.Request, response: web.StreamResponse) -> 
         response.headers["X-Request-Id"] = rid
 
 
-def make_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid-type]
+def make_middleware(metrics: Metrics, access: AccessLog) -> web.middleware:  # type: ignore[valid-type]
+    # Request ids: a random prefix per process and a counter, unique without a random draw per request.
+    prefix = secrets.token_hex(4)
+    numbers = itertools.count(1)
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         incoming = request.headers.get("X-Request-Id", "")
-        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(8)
+        rid = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else f"{prefix}{next(numbers):08x}"
         request[REQUEST_ID] = rid
         token = request_id_var.set(rid)
         started = time.perf_counter()
@@ -53,13 +56,7 @@ def make_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid-t
             template = route.canonical if route is not None else "unmatched"
             metrics.observe(request.method, template, response.status, elapsed)
             if not template.startswith("/socket.io"):
-                log.info(
-                    "%s %s %s",
-                    request.method,
-                    request.path,
-                    response.status,
-                    extra={"status": response.status, "ms": round(elapsed * 1000, 2)},
-                )
+                access.write(request.method, request.path, response.status, round(elapsed * 1000, 2), rid)
             return response
         finally:
             request_id_var.reset(token)

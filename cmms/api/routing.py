@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from cmms.domain.errors import ValidationFailed
 from cmms.domain.roles import Actor
-from cmms.wire import dumps
+from cmms.wire import dumps_bytes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -196,7 +196,7 @@ def if_match(request: web.Request) -> int | None:
 
 
 def json(data: Any, *, status: int = 200, etag: int | None = None) -> web.Response:
-    response = web.Response(body=dumps(data).encode(), status=status, content_type="application/json")
+    response = web.Response(body=dumps_bytes(data), status=status, content_type="application/json")
     if etag is not None:
         response.headers["ETag"] = f'"{etag}"'
     return response
@@ -207,4 +207,5 @@ def resource(row: dict[str, Any], *, status: int = 200) -> web.Response:
 
 
 def page(items: list[dict[str, Any]], next_cursor: str | None) -> web.Response:
-    return json({"items": items, "next_cursor": next_cursor})
+    body = b'{"items":' + dumps_bytes(items) + b',"next_cursor":' + dumps_bytes(next_cursor) + b"}"
+    return web.Response(body=body, content_type="application/json")

@@ -9,6 +9,12 @@ value whenever Redis has none (a restart that lost the data would otherwise coun
 again from zero, into keys that processes still hold locally), and a process that failed to bump
 a version moves it on as soon as Redis answers again, so a write made while Redis was away
 leaves no entry reachable on any node.
+
+Versions and the epoch are kept in process (`VersionBook`), learnt from Redis once and then
+pushed by every bump (the bump and its message are one Lua script), so a local hit makes no
+Redis round trip at all while the push channel is alive; when it is not, every lookup reads the
+versions from Redis as before. Local entries carry their JSON encoding (`cmms.wire.with_json`),
+so an answer from the local layer is sent without encoding it again.
 """
 
 from __future__ import annotations
@@ -27,12 +33,33 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from cmms.cache.breaker import Breaker
-from cmms.wire import OPTIONS
+from cmms.cache.versions import VersionBook
+from cmms.wire import dumps_bytes, with_json
 
 log = logging.getLogger("cmms.cache")
 T = TypeVar("T")
 KINDS = ("assets", "orders", "alerts", "plans", "plants")
 EPOCH = "cmms:cache:epoch"
+_MISS = object()
+# KEYS: the epoch, then version keys; ARGV: an epoch to start from if there is none, the channel.
+_BUMP = """
+local e = redis.call('GET', KEYS[1])
+if not e then redis.call('SET', KEYS[1], ARGV[1]); e = ARGV[1] end
+local reply, message = {tonumber(e)}, {e}
+for i = 2, #KEYS do
+  local v = redis.call('INCR', KEYS[i])
+  reply[#reply + 1] = v
+  message[#message + 1] = KEYS[i] .. '=' .. v
+end
+redis.call('PUBLISH', ARGV[2], table.concat(message, ' '))
+return reply
+"""
+_MOVE_EPOCH = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local e = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[2], tostring(e))
+return e
+"""
 
 
 @dataclass
@@ -62,6 +89,11 @@ class Cache:
     # A version bump may have been lost while Redis failed: move the epoch on before trusting it.
     _unsure: bool = False
     _repair: asyncio.Task[None] | None = None
+    book: VersionBook = field(default_factory=VersionBook)
+
+    def __post_init__(self) -> None:
+        self._bump = self.redis.register_script(_BUMP)
+        self._move_epoch = self.redis.register_script(_MOVE_EPOCH)
 
     async def get_or_load(self, tenant_id: int, kind: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
         """The cached value, or `load()` stored for next time. Redis trouble only costs speed.
@@ -70,7 +102,13 @@ class Cache:
         """
         if not self.enabled or not self.breaker.allow():
             return await load()
-        flight = f"{tenant_id}:{kind}:{key}"
+        scope = f"{tenant_id}:{kind}"
+        known = None if self._unsure else self.book.get(f"cmms:v:{scope}")
+        if known is not None:  # the common case, answered without a task, a future or Redis
+            hit = self._local_hit(scope, f"{known[0]}.{known[1]}", key)
+            if hit is not _MISS:
+                return hit  # type: ignore[no-any-return]
+        flight = f"{scope}:{key}"
         waiting = self._inflight.get(flight)
         if waiting is not None:
             return await asyncio.shield(waiting)
@@ -99,15 +137,18 @@ class Cache:
         if not self.breaker.allow():
             self._lost_write()
             return
+        names = [f"cmms:v:{tenant_id}:{kind}" for kind in kinds]
+        generation = self.book.generation
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for kind in kinds:
-                    pipe.incr(f"cmms:v:{tenant_id}:{kind}")
-                await pipe.execute()
+            epoch, *versions = await self._bump(
+                keys=[EPOCH, *names], args=[secrets.randbits(40), self.book.channel], client=self.redis
+            )
             self.breaker.success()
         except RedisError:
             self._failed("invalidate")
             self._lost_write()
+            return
+        self.book.learn(generation, int(epoch), dict(zip(names, map(int, versions), strict=True)))
 
     def _lost_write(self) -> None:
         """A committed write could not bump its version: repair as soon as Redis answers."""
@@ -127,13 +168,11 @@ class Cache:
     async def _new_epoch(self) -> None:
         self._unsure = False  # set again by a failure that happens while this runs
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.set(EPOCH, secrets.randbits(40), nx=True)
-                pipe.incr(EPOCH)
-                await pipe.execute()
+            await self._move_epoch(keys=[EPOCH], args=[secrets.randbits(40), self.book.channel], client=self.redis)
         except BaseException:
             self._unsure = True  # not moved on: the next use of Redis tries again
             raise
+        self.book.forget()
         self._local.clear()
         self._seen.clear()
         log.info("cache epoch moved on after Redis failures")
@@ -144,56 +183,74 @@ class Cache:
             await asyncio.gather(self._repair, return_exceptions=True)
 
     async def _fetch(self, tenant_id: int, kind: str, key: str, load: Callable[[], Awaitable[T]]) -> T:
-        full_key = await self._key(tenant_id, kind, key)
-        if full_key is None:
+        scope = f"{tenant_id}:{kind}"
+        tag = await self._version_tag(scope)
+        if tag is None:
             return await load()
-        self._forget_superseded(full_key)
-        local = self._local.get(full_key)
-        if local is not None and local[0] > time.monotonic():
-            self._local.move_to_end(full_key)
-            self.stats.hits += 1
-            return local[1]  # type: ignore[no-any-return]
+        hit = self._local_hit(scope, tag, key)
+        if hit is not _MISS:
+            return hit  # type: ignore[no-any-return]
+        full_key = f"cmms:c:{scope}:{tag}:{key}"
         cached = await self._get(full_key)
         if cached is not None:
             self.stats.hits += 1
-            return self._remember(full_key, kind, orjson.loads(cached))  # type: ignore[no-any-return]
+            return self._remember(full_key, scope, tag, kind, orjson.loads(cached), cached)  # type: ignore[no-any-return]
         self.stats.misses += 1
-        return self._remember(full_key, kind, await self._load_across_nodes(full_key, kind, load))
+        value, body = await self._load_across_nodes(full_key, kind, load)
+        return self._remember(full_key, scope, tag, kind, value, body)
 
-    def _remember(self, full_key: str, kind: str, value: T) -> T:
+    def _local_hit(self, scope: str, tag: str, key: str) -> Any:
+        self._forget_superseded(scope, tag)
+        full_key = f"cmms:c:{scope}:{tag}:{key}"
+        local = self._local.get(full_key)
+        if local is None or local[0] <= time.monotonic():
+            return _MISS
+        self._local.move_to_end(full_key)
+        self.stats.hits += 1
+        return local[1]
+
+    def _remember(self, full_key: str, scope: str, tag: str, kind: str, value: T, body: bytes | None) -> T:
+        value = with_json(value, body)
         self._local[full_key] = (time.monotonic() + self.ttl.get(kind, 300), value)
         self._local.move_to_end(full_key)
-        seen = self._seen.get(_scope(full_key))
-        if seen is not None and seen[0] == _version(full_key):
+        seen = self._seen.get(scope)
+        if seen is not None and seen[0] == tag:
             seen[1].add(full_key)
         while len(self._local) > self.local_size:
             old, _ = self._local.popitem(last=False)
             self._seen.get(_scope(old), ("", set()))[1].discard(old)
         return value
 
-    def _forget_superseded(self, full_key: str) -> None:
-        scope, version = _scope(full_key), _version(full_key)
+    def _forget_superseded(self, scope: str, tag: str) -> None:
         seen = self._seen.get(scope)
-        if seen is not None and seen[0] == version:
+        if seen is not None and seen[0] == tag:
             return
         for old in seen[1] if seen is not None else ():
             self._local.pop(old, None)
-        self._seen[scope] = (version, set())
+        self._seen[scope] = (tag, set())
 
-    async def _key(self, tenant_id: int, kind: str, key: str) -> str | None:
-        names = (EPOCH, f"cmms:v:{tenant_id}:{kind}")
+    async def _version_tag(self, scope: str) -> str | None:
+        """`<epoch>.<version>` of the scope, from the book or else from Redis; None without Redis."""
+        name = f"cmms:v:{scope}"
+        if not self._unsure:
+            known = self.book.get(name)
+            if known is not None:
+                return f"{known[0]}.{known[1]}"
+        generation = self.book.generation
         try:
             if self._unsure:
                 await self._new_epoch()
-            epoch, version = await self.redis.mget(*names)
+                generation = self.book.generation
+            epoch, version = await self.redis.mget(EPOCH, name)
             if epoch is None:  # a new or emptied Redis: never reuse the numbers of before
                 await self.redis.set(EPOCH, secrets.randbits(40), nx=True)
-                epoch, version = await self.redis.mget(*names)
+                epoch, version = await self.redis.mget(EPOCH, name)
             self.breaker.success()
         except RedisError:
             self._failed("version")
             return None
-        return f"cmms:c:{tenant_id}:{kind}:{int(epoch or 0)}.{int(version or 0)}:{key}"
+        self.book.learn(generation, int(epoch or 0), {name: int(version or 0)})
+        return f"{int(epoch or 0)}.{int(version or 0)}"
 
     async def _get(self, full_key: str) -> Any:
         try:
@@ -202,7 +259,9 @@ class Cache:
             self._failed("get")
             return None
 
-    async def _load_across_nodes(self, full_key: str, kind: str, load: Callable[[], Awaitable[T]]) -> T:
+    async def _load_across_nodes(
+        self, full_key: str, kind: str, load: Callable[[], Awaitable[T]]
+    ) -> tuple[T, bytes | None]:
         """Only one node loads a missing key; the others wait briefly for its result."""
         token = secrets.token_hex(8)
         lock = f"{full_key}:lock"
@@ -217,17 +276,18 @@ class Cache:
                 cached = await self._get(full_key)
                 if cached is not None:
                     self.stats.hits += 1
-                    return orjson.loads(cached)  # type: ignore[no-any-return]
+                    return orjson.loads(cached), cached
         self.stats.loads += 1
         value = await load()
+        body = dumps_bytes(value)
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.set(full_key, orjson.dumps(value, option=OPTIONS), ex=self.ttl.get(kind, 300))
+                pipe.set(full_key, body, ex=self.ttl.get(kind, 300))
                 pipe.delete(lock)
                 await pipe.execute()
-        except (RedisError, TypeError):
+        except RedisError:
             self._failed("set")
-        return value
+        return value, body
 
     def _failed(self, operation: str) -> None:
         self.stats.errors += 1
@@ -239,7 +299,3 @@ def _scope(full_key: str) -> str:
     """`<tenant>:<kind>` of `cmms:c:<tenant>:<kind>:<epoch>.<version>:<key>`."""
     parts = full_key.split(":", 5)
     return f"{parts[2]}:{parts[3]}"
-
-
-def _version(full_key: str) -> str:
-    return full_key.split(":", 5)[4]

@@ -3,7 +3,8 @@
 PostgreSQL holds the record (`revocations`); this copy answers the per-request check in one round
 trip. Redis may come back from a restart empty, so the copy is only trusted while its `ready`
 marker exists: the marker is written in the same MULTI as a rebuild from PostgreSQL, and a
-lookup that finds it missing answers "unknown" instead of "not revoked".
+lookup that finds it missing answers "unknown" instead of "not revoked". Every write to the copy
+also publishes its entry (`cmms:push:revoked:db<n>`), in the same script, for the copies in process.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from cmms.cache.breaker import Breaker
 
 log = logging.getLogger(__name__)
 READY = "cmms:revoked:ready"
-# Keep the later of two revocations of one subject, and the later expiry with it.
+# Keep the later of two revocations of one subject, and the later expiry with it; tell every node.
 _KEEP_LATEST = """
 local v = redis.call('GET', KEYS[1])
 if not v or tonumber(v) < tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 end
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 """
 
@@ -40,14 +42,24 @@ class Revoked:
     def key(self) -> str:
         return key_of(self.kind, self.subject)
 
+    @property
+    def message(self) -> str:
+        return f"{self.kind} {self.revoked_ms} {self.expires_ms} {self.subject}"
+
+    @classmethod
+    def from_message(cls, text: str) -> Revoked:
+        kind, revoked_ms, expires_ms, subject = text.split(" ", 3)
+        return cls(kind, subject, int(revoked_ms), int(expires_ms))
+
 
 def key_of(kind: str, subject: str) -> str:
     return f"cmms:revoked:{kind}:{subject}"
 
 
 class RedisRevocations:
-    def __init__(self, redis: Redis, breaker: Breaker | None = None) -> None:
+    def __init__(self, redis: Redis, breaker: Breaker | None = None, channel: str = "cmms:push:revoked:db0") -> None:
         self._redis = redis
+        self.channel = channel
         self._keep_latest = redis.register_script(_KEEP_LATEST)
         # While Redis fails, checks go to PostgreSQL at once instead of each waiting for a timeout.
         self.breaker = breaker or Breaker(name="revocations")
@@ -70,7 +82,7 @@ class RedisRevocations:
 
     async def add(self, entry: Revoked, now_ms: int) -> bool:
         try:
-            await self._keep_latest(keys=[entry.key], args=[entry.revoked_ms, max(entry.expires_ms - now_ms, 1)])
+            await self._keep_latest(keys=[entry.key], args=self._args(entry, now_ms))
         except RedisError:
             log.warning("revocation not copied to Redis; the copy will be rebuilt", extra={"kind": entry.kind})
             return False
@@ -81,11 +93,16 @@ class RedisRevocations:
         async with self._redis.pipeline(transaction=True) as pipe:
             for entry in entries:
                 if entry.expires_ms > now_ms:
-                    await self._keep_latest(
-                        keys=[entry.key], args=[entry.revoked_ms, entry.expires_ms - now_ms], client=pipe
-                    )
+                    await self._keep_latest(keys=[entry.key], args=self._args(entry, now_ms), client=pipe)
             pipe.set(READY, str(now_ms))
             await pipe.execute()
+
+    def _args(self, entry: Revoked, now_ms: int) -> list[str | int]:
+        return [entry.revoked_ms, max(entry.expires_ms - now_ms, 1), self.channel, entry.message]
+
+    async def is_ready(self) -> bool:
+        """Whether the copy is complete (raises RedisError)."""
+        return bool(await self._redis.exists(READY))
 
     async def forget_ready(self) -> None:
         """Stop trusting the copy until the next rebuild (after a write to it failed)."""

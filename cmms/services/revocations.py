@@ -2,10 +2,12 @@
 
 A revocation is written in the transaction that ends the session (logout, refresh-token reuse,
 deactivation, a role or password change), so it commits or vanishes with it. After the commit it
-is copied into this process and into Redis. The per-request check asks this process, then Redis;
-when Redis is unreachable, or has come back empty (its copy's `ready` marker is gone), it asks
-PostgreSQL and rebuilds the Redis copy in the background. No answer "not revoked" ever comes from
-a copy that could be missing an entry.
+is copied into this process and into Redis, whose script publishes it to every node. While the
+push channel is subscribed and this process has loaded the whole record since, the copy in
+process is complete and answers alone: no round trip per request. Otherwise the check asks
+Redis; when Redis is unreachable, or has come back empty (its copy's `ready` marker is gone), it
+asks PostgreSQL and rebuilds the Redis copy in the background. No answer "not revoked" ever
+comes from a copy that could be missing an entry.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Revocations:
     def __init__(self, pool: Any, copy: RedisRevocations, ttl: int, clock_ms: Callable[[], int] = _now_ms) -> None:
         self._pool = pool
         self._copy = copy
+        self.channel = copy.channel
         self._ttl_ms = ttl * 1000
         self._clock_ms = clock_ms
         self._sessions: dict[str, int] = {}  # session id -> expiry (ms)
@@ -39,6 +42,9 @@ class Revocations:
         self._copy_incomplete = False  # a write to Redis failed: do not trust it until rebuilt
         self._rebuild: asyncio.Task[bool] | None = None
         self._next_rebuild = 0.0
+        self.complete = False  # the copy in process holds every live revocation (push channel alive)
+        self._generation = 0  # moves on whenever the push channel subscribes or is lost
+        self._load: asyncio.Task[None] | None = None
 
     # ---- recording (in the caller's transaction), then announcing (after its commit) ----------
 
@@ -68,6 +74,8 @@ class Revocations:
         now = self._clock_ms()
         if self._locally_revoked(session_id, user_id, issued_ms, now):
             return True
+        if self.complete:
+            return False
         found = None if self._copy_incomplete else await self._copy.lookup(session_id, user_id)
         if found is None:
             found = await self._from_record(tenant_id, session_id, user_id)
@@ -103,6 +111,52 @@ class Revocations:
         self._sessions = {k: v for k, v in self._sessions.items() if v > now}
         self._users = {k: v for k, v in self._users.items() if v[1] > now}
 
+    # ---- the push channel's subscriber ----------------------------------------------------------
+
+    def on_message(self, data: str) -> None:
+        try:
+            self._remember(Revoked.from_message(data))
+        except ValueError:
+            self.complete = False  # a message this version cannot read: ask Redis from now on
+            log.warning("unreadable revocation message; checks go to Redis", extra={"message": data[:80]})
+
+    def on_subscribed(self) -> None:
+        self._generation += 1
+        if self._load is not None:
+            self._load.cancel()
+        self._load = asyncio.create_task(self._load_record(self._generation), name="revocations-load")
+
+    def on_lost(self) -> None:
+        self._generation += 1
+        self.complete = False
+
+    async def _load_record(self, generation: int, every: float = 1.0) -> None:
+        """Everything revoked so far; together with the messages from now on, the whole record.
+        The Redis copy, which processes without a subscription rely on, is rebuilt here too when
+        Redis came back without it: checks answered in process would never notice."""
+        while generation == self._generation:
+            try:
+                entries = await self._live()
+                for entry in entries:
+                    self._remember(entry)
+                if self._copy_incomplete or not await self._copy.is_ready():  # Redis came back empty
+                    await self._copy.rebuild(entries, self._clock_ms())
+                    self._copy_incomplete = False
+            except Exception as exc:
+                log.debug("revocations not loaded yet: %r", exc)
+                await asyncio.sleep(every)
+                continue
+            self.complete = generation == self._generation
+            return
+
+    async def _live(self) -> list[Revoked]:
+        async with transaction(self._pool, None) as cur:
+            rows = await repo.live(cur)
+        return [
+            Revoked(r["kind"], r["subject"], int(r["revoked_ms"]), int(r["expires_at"].timestamp() * 1000))
+            for r in rows
+        ]
+
     async def _from_record(self, tenant_id: int, session_id: str, user_id: int | None) -> tuple[bool, int | None]:
         async with transaction(self._pool, tenant_id) as cur:
             return await repo.lookup(cur, tenant_id, session_id, user_id)
@@ -120,12 +174,7 @@ class Revocations:
         try:
             if self._copy_incomplete:
                 await self._copy.forget_ready()
-            async with transaction(self._pool, None) as cur:
-                rows = await repo.live(cur)
-            entries = [
-                Revoked(r["kind"], r["subject"], int(r["revoked_ms"]), int(r["expires_at"].timestamp() * 1000))
-                for r in rows
-            ]
+            entries = await self._live()
             await self._copy.rebuild(entries, self._clock_ms())
         except Exception as exc:
             log.debug("revocation copy not rebuilt yet: %r", exc)
@@ -135,6 +184,7 @@ class Revocations:
         return True
 
     async def close(self) -> None:
-        if self._rebuild is not None:
-            self._rebuild.cancel()
-            await asyncio.gather(self._rebuild, return_exceptions=True)
+        tasks = [t for t in (self._rebuild, self._load) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

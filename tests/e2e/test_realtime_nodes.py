@@ -284,6 +284,36 @@ async def test_an_event_committed_on_node_a_reaches_a_socket_on_node_b_exactly_o
     assert (await cluster.relay_node()) is holder
 
 
+async def eventually(read: Any, check: Any, within: float = 2.0) -> Any:
+    """The first answer of `read()` that passes `check` within `within` s (a push takes that long at most)."""
+    deadline = time.monotonic() + within
+    while True:
+        reply = await read()
+        if check(reply) or time.monotonic() > deadline:
+            return reply
+        await asyncio.sleep(0.05)
+
+
+async def test_a_write_on_node_a_ends_node_b_cached_answer_and_a_logout_its_session(cluster: Cluster) -> None:
+    a, b = cluster.nodes["A"], cluster.nodes["B"]
+    t = await cluster.tenant(a)
+    manager_a, manager_b = _api(a, t["manager"].token), _api(b, t["manager"].token)
+    plant = await manager_a.post("/api/v1/plants", {"name": unique("plant")})
+    asset = await manager_a.post("/api/v1/assets", {"name": "before", "plant_id": plant.json["id"]})
+    path = f"/api/v1/assets/{asset.json['id']}"
+    for _ in range(3):  # node B now answers from its process memory
+        assert (await manager_b.get(path)).json["name"] == "before"
+    assert (await manager_a.patch(path, {"name": "after"})).status == 200
+    seen = await eventually(lambda: manager_b.get(path), lambda r: r.json["name"] == "after")
+    assert seen.json["name"] == "after", f"node B still serves the old asset:\n{cluster.logs()}"
+
+    technician_b = _api(b, t["technician"].token)
+    assert (await technician_b.get(path)).status == 200
+    assert (await _api(a, t["technician"].token).post("/api/v1/auth/logout")).status == 204
+    refused = await eventually(lambda: technician_b.get(path), lambda r: r.status == 401)
+    assert refused.status == 401, f"node B still accepts a token logged out on node A: {refused}"
+
+
 async def test_killing_the_relay_node_loses_nothing_after_reconnect_and_replay(cluster: Cluster) -> None:
     holder = await cluster.relay_node()
     survivor = next(n for n in cluster.nodes.values() if n is not holder)
