@@ -174,7 +174,16 @@ SELECT (SELECT coalesce(numnode(tsq), -1) FROM q) AS nodes,
             'body', CASE WHEN strpos(coalesce(body_hl, '') || coalesce(title_hl, ''), {MARK}) = 0
                          THEN left(hl_body, 400) END)
             ORDER BY score DESC, at DESC, kind, id DESC), '[]') FROM marked) AS items,
-       (SELECT coalesce(json_agg(json_build_array(facet, value, n)), '[]') FROM counts) AS facets
+       (SELECT coalesce(json_agg(json_build_array(facet, value, n)), '[]') FROM counts) AS facets,
+       -- Typo tolerance: each word's nearest lexicon words, when the words are given and the
+       -- query found fewer than `fuzzy_below` candidates.
+       CASE WHEN %(correct)s::text[] IS NOT NULL AND (SELECT coalesce(numnode(tsq), -1) FROM q) <> 0
+                 AND (SELECT count(*) FROM o) + (SELECT count(*) FROM a) + (SELECT count(*) FROM l)
+                     + (SELECT count(*) FROM pt) < %(fuzzy_below)s::int
+            THEN (SELECT json_agg(json_build_array(w.word, w.near) ORDER BY w.i)
+                    FROM cmms_search_similar_words(%(correct)s::text[], %(similarity)s::real)
+                         WITH ORDINALITY w(word, near, i))
+       END AS near
 """
 
 

@@ -31,7 +31,6 @@ from cmms.domain.search import (
     MARK_START,
     Kind,
     Mode,
-    ParsedQuery,
     SearchQuery,
     SearchResult,
     empty_facets,
@@ -40,7 +39,7 @@ from cmms.domain.search import (
     plain_snippet,
 )
 from cmms.domain.workflow import format_number
-from cmms.search.pg_session import Cursor, connection, execute_prepared, forget_prepared, scoped
+from cmms.search.pg_session import Cursor, connection, execute_prepared, forget_prepared
 from cmms.search.pg_statement import like_prefix, prepared, quote
 
 log = logging.getLogger(__name__)
@@ -88,6 +87,29 @@ def _facets(rows: list[list[Any]]) -> dict[str, dict[str, int]]:
     return facets
 
 
+def _typo_words(query: SearchQuery) -> list[str] | None:
+    """The words typo tolerance would correct (folded), or None when it does not apply."""
+    parsed = query.parsed
+    if parsed.excluded or not (query.searches("orders") or query.searches("assets")):
+        return None
+    if any(c.phrase for g in parsed.groups for c in g):
+        return None
+    return [fold(w) for w in parsed.words()[:6] if len(w) >= 3 and not w.isdigit()] or None
+
+
+def _corrected(near: list[list[Any]] | None) -> tuple[str, str] | None:
+    """Each word OR its nearest lexicon words (as to_tsquery's input), and the best guess as words;
+    None when no word has a nearer spelling."""
+    if not near or not any(words and words != [word] for word, words in near):
+        return None
+    groups, guess = [], []
+    for word, words in near:
+        options = list(dict.fromkeys([word, *words]))
+        groups.append("(" + " | ".join(quote(o) for o in options) + ")")
+        guess.append(words[0] if words else word)
+    return " & ".join(groups), " ".join(guess)
+
+
 class PostgresSearch:
     """The default backend: PostgreSQL full-text search on the application's own database."""
 
@@ -108,55 +130,40 @@ class PostgresSearch:
         parsed = query.parsed
         async with connection(self.pool) as cur:
             if parsed.empty:
-                return await self._run(cur, tenant_id, query, "browse", "browse", {})
+                return (await self._run(cur, tenant_id, query, "browse", "browse", {}))[0]
             if parsed.prefix:
                 variant = "prefix"
                 extra = {"head": parsed.head, "stem": fold(parsed.prefix), "prefix": quote(parsed.prefix) + ":*"}
             else:
                 variant, extra = "text", {"text": parsed.text}
-            result = await self._run(cur, tenant_id, query, "fulltext", variant, extra)
+            # The statement also looks up the words' nearest lexicon words when it finds almost nothing.
+            result, near = await self._run(
+                cur, tenant_id, query, "fulltext", variant, {**extra, "correct": _typo_words(query)}
+            )
             if result.mode == "none" or result.total >= FUZZY_BELOW or parsed.excluded:
                 return result
             if parsed.number is not None and result.total > 0:
                 return result  # an order number that exists: nothing to correct
             if not (query.searches("orders") or query.searches("assets")):
                 return result
-            corrected = await self._correct(cur, tenant_id, parsed)
+            corrected = _corrected(near)
             if corrected is None and parsed.code is None:
                 return result
             fuzzy_extra: dict[str, Any] = {"code_similar": fold(parsed.code) if parsed.code else None}
             if corrected is None:
-                fuzzy = await self._run(cur, tenant_id, query, "fuzzy", variant, {**extra, **fuzzy_extra})
+                fuzzy, _ = await self._run(cur, tenant_id, query, "fuzzy", variant, {**extra, **fuzzy_extra})
             else:
-                fuzzy = await self._run(cur, tenant_id, query, "fuzzy", "tsquery", {"tsq": corrected[0], **fuzzy_extra})
+                fuzzy, _ = await self._run(
+                    cur, tenant_id, query, "fuzzy", "tsquery", {"tsq": corrected[0], **fuzzy_extra}
+                )
                 fuzzy.suggestion = corrected[1]
             return fuzzy if fuzzy.total > result.total else result
 
-    async def _correct(self, cur: Cursor, tenant_id: int, parsed: ParsedQuery) -> tuple[str, str] | None:
-        """Each word OR its nearest lexicon words (as to_tsquery's input, and the best guess as words)."""
-        if any(c.phrase for g in parsed.groups for c in g):
-            return None
-        words = [fold(w) for w in parsed.words()[:6] if len(w) >= 3 and not w.isdigit()]
-        if not words:
-            return None
-        rows = await scoped(
-            cur,
-            tenant_id,
-            "SELECT word, near FROM cmms_search_similar_words(%s::text[], %s::real)",
-            (words, WORD_SIMILARITY),
-        )
-        if not any(r["near"] and r["near"] != [r["word"]] for r in rows):
-            return None
-        groups, guess = [], []
-        for row in rows:
-            options = list(dict.fromkeys([row["word"], *row["near"]]))
-            groups.append("(" + " | ".join(quote(o) for o in options) + ")")
-            guess.append(row["near"][0] if row["near"] else row["word"])
-        return " & ".join(groups), " ".join(guess)
-
     async def _run(
         self, cur: Cursor, tenant_id: int, query: SearchQuery, mode: Mode, variant: str, extra: dict[str, Any]
-    ) -> SearchResult:
+    ) -> tuple[SearchResult, list[list[Any]] | None]:
+        """One statement's page, and each word's nearest lexicon words when `correct` named the
+        words and the statement found fewer than FUZZY_BELOW candidates."""
         parsed = query.parsed
         browse = variant == "browse"
         params: dict[str, Any] = {
@@ -175,6 +182,9 @@ class PostgresSearch:
             "number": None if browse else parsed.number,
             "code": like_prefix(parsed.code) if parsed.code and not browse else None,
             "code_similar": None,
+            "correct": None,
+            "fuzzy_below": FUZZY_BELOW,
+            "similarity": WORD_SIMILARITY,
             **{f"cap_{kind}": CANDIDATES if query.searches(kind) else 0 for kind in KINDS},
             "window": query.offset + query.limit,
             "offset": query.offset,
@@ -183,12 +193,12 @@ class PostgresSearch:
         }
         row = await execute_prepared(cur, tenant_id, prepared(variant), params)
         if row["nodes"] == 0:
-            return SearchResult([], 0, empty_facets(), "none", self.name)
+            return SearchResult([], 0, empty_facets(), "none", self.name), None
         facets = _facets(row["facets"])
         total = sum(facets["type"].values())
         capped = any(n >= CANDIDATES for n in facets["type"].values())
         items = [_item(r) for r in row["items"]]
-        return SearchResult(items, total, facets, mode, self.name, "gte" if capped else "eq")
+        return SearchResult(items, total, facets, mode, self.name, "gte" if capped else "eq"), row["near"]
 
     async def index(self, tenant_id: int, kind: Kind, documents: Sequence[dict[str, Any]]) -> None:
         return None  # triggers keep documents current in the writing transaction
