@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import psycopg2.errors
 
 from cmms.domain.search import (
@@ -194,11 +195,12 @@ class PostgresSearch:
         row = await execute_prepared(cur, tenant_id, prepared(variant), params)
         if row["nodes"] == 0:
             return SearchResult([], 0, empty_facets(), "none", self.name), None
-        facets = _facets(row["facets"])
+        facets = _facets(orjson.loads(row["facets"]))
         total = sum(facets["type"].values())
         capped = any(n >= CANDIDATES for n in facets["type"].values())
-        items = [_item(r) for r in row["items"]]
-        return SearchResult(items, total, facets, mode, self.name, "gte" if capped else "eq"), row["near"]
+        items = [_item(r) for r in orjson.loads(row["items"])]
+        near = None if row["near"] is None else orjson.loads(row["near"])
+        return SearchResult(items, total, facets, mode, self.name, "gte" if capped else "eq"), near
 
     async def index(self, tenant_id: int, kind: Kind, documents: Sequence[dict[str, Any]]) -> None:
         return None  # triggers keep documents current in the writing transaction
