@@ -13,9 +13,10 @@ from cmms.api.access_log import AccessLog
 from cmms.api.idempotency import idempotent
 from cmms.api.keys import DEPS, METRICS, READINESS
 from cmms.api.metrics import Metrics
-from cmms.api.middleware import add_request_id, make_middleware
+from cmms.api.middleware import make_middleware
 from cmms.api.routes import ALL_TABLES
 from cmms.api.routing import ACTOR, REQUEST_ID, SESSION, Handler
+from cmms.domain.api_keys import PREFIX as API_KEY_PREFIX
 from cmms.domain.errors import Unauthenticated
 from cmms.services import auth
 from cmms.services.deps import Deps
@@ -30,7 +31,6 @@ def make_app(deps: Deps, readiness: ReadinessCheck) -> web.Application:
         middlewares=[make_middleware(metrics, access)], client_max_size=deps.settings.server.max_body_bytes
     )
     app.on_cleanup.append(lambda _: asyncio.sleep(0, access.flush()))
-    app.on_response_prepare.append(add_request_id)
     app[DEPS] = deps
     app[METRICS] = metrics
     app[READINESS] = readiness
@@ -51,7 +51,9 @@ def _authenticated(handler: Handler) -> Handler:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("send an access token: Authorization: Bearer <token>")
-        claims = await auth.authenticate(request.app[DEPS], token.strip(), address=request.remote or "")
+        token = token.strip()
+        address = (request.remote or "") if token.startswith(API_KEY_PREFIX) else ""  # keys count bad tries by address
+        claims = await auth.authenticate(request.app[DEPS], token, address=address)
         request[ACTOR] = claims.actor.for_request(request[REQUEST_ID])
         request[SESSION] = claims.session_id
         return await handler(request)

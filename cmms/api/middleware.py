@@ -15,14 +15,6 @@ from cmms.api.routing import REQUEST_ID, Handler
 from cmms.logs import request_id_var
 
 
-async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
-    """`on_response_prepare`: the id goes out with the headers, also on responses a handler streams
-    itself (a prepared response's headers are sent before the middleware sees it again)."""
-    rid = request.get(REQUEST_ID)
-    if rid is not None and "X-Request-Id" not in response.headers:
-        response.headers["X-Request-Id"] = rid
-
-
 def make_middleware(metrics: Metrics, access: AccessLog) -> web.middleware:  # type: ignore[valid-type]
     # Request ids: a random prefix per process and a counter, unique without a random draw per request.
     prefix = secrets.token_hex(4)

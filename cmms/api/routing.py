@@ -202,6 +202,14 @@ def json(data: Any, *, status: int = 200, etag: int | None = None) -> web.Respon
     return response
 
 
+def streamed(request: web.Request, *, status: int = 200) -> web.StreamResponse:
+    """A response the handler writes itself: its headers leave before the middleware sees it, so
+    it carries the request id from the start."""
+    response = web.StreamResponse(status=status)
+    response.headers["X-Request-Id"] = request[REQUEST_ID]
+    return response
+
+
 def resource(row: dict[str, Any], *, status: int = 200) -> web.Response:
     return json(row, status=status, etag=row.get("version"))
 

@@ -16,7 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel
 
 from cmms.api.keys import DEPS
-from cmms.api.routing import ACTOR, RouteTable, if_match, json, page, path_id, read_query
+from cmms.api.routing import ACTOR, RouteTable, if_match, json, page, path_id, read_query, streamed
 from cmms.domain.errors import TooLarge, UnsupportedMedia, ValidationFailed
 from cmms.domain.files import content_disposition
 from cmms.domain.model import Page, PageQuery
@@ -174,7 +174,7 @@ async def list_item_files(request: web.Request) -> web.Response:
 )
 async def download_file(request: web.Request) -> web.StreamResponse:
     d = await attachments.download(request.app[DEPS], request[ACTOR], path_id(request), request.headers.get("Range"))
-    response = web.StreamResponse(status=206 if d.range else 200)
+    response = streamed(request, status=206 if d.range else 200)
     response.content_type = d.content_type
     response.content_length = d.range.length if d.range else d.size
     response.headers["Content-Disposition"] = content_disposition(d.name)

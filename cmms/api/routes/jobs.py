@@ -8,7 +8,18 @@ from aiohttp import web
 from pydantic import BaseModel, Field, RootModel, create_model
 
 from cmms.api.keys import DEPS
-from cmms.api.routing import ACTOR, JSON_TYPE, RouteTable, json, page, path_id, read_body, read_query, resource
+from cmms.api.routing import (
+    ACTOR,
+    JSON_TYPE,
+    RouteTable,
+    json,
+    page,
+    path_id,
+    read_body,
+    read_query,
+    resource,
+    streamed,
+)
 from cmms.domain.files import content_disposition
 from cmms.domain.jobs import PARAMS, SYSTEM_ONLY, ImportParams, JobIn, JobKind, JobQuery
 from cmms.domain.model import Input, Page
@@ -117,7 +128,7 @@ async def cancel_job(request: web.Request) -> web.Response:
 )
 async def job_result(request: web.Request) -> web.StreamResponse:
     result = await jobs.result_file(request.app[DEPS], request[ACTOR], path_id(request))
-    response = web.StreamResponse()
+    response = streamed(request)
     response.content_type = result.content_type
     response.content_length = result.size
     response.headers["Content-Disposition"] = content_disposition(result.name)
