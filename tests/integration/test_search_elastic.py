@@ -25,7 +25,8 @@ from cmms.domain.search import SearchQuery, parse_query
 from cmms.realtime.outbox import OutboxRelay
 from cmms.runtime import Runtime
 from cmms.search.base import SearchUnavailable
-from cmms.search.elastic import ALIASES, ElasticSearch, make_client
+from cmms.search.elastic import ElasticSearch, make_client
+from cmms.search.es_schema import ALIASES
 from cmms.search.postgres import PostgresSearch
 from cmms.search.source import PostgresSource
 from cmms.seed import seed
