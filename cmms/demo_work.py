@@ -13,7 +13,8 @@ from typing import Any
 
 from cmms.domain.checklist import AttachIn, ItemRecordIn, ProcedureIn
 from cmms.domain.costing import CostIn, TimeEntryIn, TimerStartIn
-from cmms.domain.model import OrderIn, OrderQuery, PlanPatch, PlanQuery, TransitionIn, UserPatch
+from cmms.domain.model import OrderIn, PlanPatch, TransitionIn, UserPatch
+from cmms.domain.model_queries import OrderQuery, PlanQuery
 from cmms.domain.roles import Actor
 from cmms.domain.workflow import Status
 from cmms.services import checklists, costs, orders, plans, procedures, timekeeping, users

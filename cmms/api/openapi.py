@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from cmms.api.routing import IF_MATCH_PATTERN, JSON_TYPE, MAX_ID, Route, json
-from cmms.domain.model import Problem
+from cmms.domain.model_outputs import Problem
 
 REF = "#/components/schemas/{model}"
 DESCRIPTION = (

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, StringConstraints
 
 from cmms.domain.errors import Forbidden, Unauthenticated, ValidationFailed
-from cmms.domain.model import Input
+from cmms.domain.model_types import Input
 from cmms.domain.roles import Role
 
 PREFIX = "cmms_"  # secret scanners recognise the product's keys by it

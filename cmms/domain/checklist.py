@@ -28,7 +28,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from cmms.domain.errors import ValidationFailed
-from cmms.domain.model import MAX_MAGNITUDE, Code, Finite, Input, LongText, Name, Resource
+from cmms.domain.model_outputs import Resource
+from cmms.domain.model_types import MAX_MAGNITUDE, Code, Finite, Input, LongText, Name
 
 
 class ItemType(StrEnum):

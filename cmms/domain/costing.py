@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from cmms.domain.model import Id, Input, Instant, Money
+from cmms.domain.model_types import Id, Input, Instant, Money
 
 CENT = Decimal("0.01")
 MAX_MINUTES = 24 * 60

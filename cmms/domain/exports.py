@@ -27,7 +27,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, StringConstraints, ValidationError, model_validator
 
 from cmms.domain.exports_parts import PartFilters, StockFilters
-from cmms.domain.model import AssetIn, AssetStatus, Code, Criticality, Id, Input, Instant, OrderType, Priority, _split
+from cmms.domain.model import AssetIn
+from cmms.domain.model_queries import _split
+from cmms.domain.model_types import AssetStatus, Code, Criticality, Id, Input, Instant, OrderType, Priority
 from cmms.domain.workflow import Status
 
 Entity = Literal["orders", "assets", "readings", "audit", "parts", "stock"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cmms.domain.model import Id, Input
+from cmms.domain.model_types import Id, Input
 
 
 class PartFilters(Input):

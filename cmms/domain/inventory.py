@@ -11,7 +11,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, StringConstraints
 
-from cmms.domain.model import Code, Email, Id, Input, Money, Name, PageQuery, Resource, ShortText
+from cmms.domain.model_outputs import Resource
+from cmms.domain.model_queries import PageQuery
+from cmms.domain.model_types import Code, Email, Id, Input, Money, Name, ShortText
 from cmms.domain.stock import MoveKind, Qty, QtyOrZero, SignedQty
 
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from cmms.domain.model import Id, Input, Instant
+from cmms.domain.model_types import Id, Input, Instant
 
 
 class JobKind(StrEnum):

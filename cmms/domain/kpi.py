@@ -64,7 +64,7 @@ from cmms.domain.kpi_results import (
 )
 from cmms.domain.kpi_results import REPAIR_TYPES as REPAIR_TYPES
 from cmms.domain.kpi_results import Kpis as Kpis
-from cmms.domain.model import Criticality, Id, Input, Instant, OrderType
+from cmms.domain.model_types import Criticality, Id, Input, Instant, OrderType
 from cmms.domain.workflow import Status
 
 Row = Mapping[str, Any]

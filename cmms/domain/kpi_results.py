@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmms.domain.model import Criticality, OrderType
+from cmms.domain.model_types import Criticality, OrderType
 from cmms.domain.workflow import Status
 
 DONE = frozenset({Status.COMPLETED, Status.CLOSED})

@@ -16,7 +16,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, StringConstraints
 
 from cmms.domain.errors import Conflict, InvalidTransition, ValidationFailed
-from cmms.domain.model import Id, Input, Money, PageQuery
+from cmms.domain.model_queries import PageQuery
+from cmms.domain.model_types import Id, Input, Money
 from cmms.domain.stock import Qty
 
 Text = Annotated[str, StringConstraints(max_length=2000)]

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from cmms.domain.errors import ValidationFailed
-from cmms.domain.model import AssetStatus, Criticality, Id, Input, Priority
+from cmms.domain.model_types import AssetStatus, Criticality, Id, Input, Priority
 from cmms.domain.workflow import Status
 
 Kind = Literal["orders", "assets", "parts", "audit"]

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from cmms.domain.model import Input, Kept, PageQuery, Resource
+from cmms.domain.model_outputs import Resource
+from cmms.domain.model_queries import PageQuery
+from cmms.domain.model_types import Input, Kept
 from cmms.domain.webhooks import MAX_URL_LENGTH, check_patterns, check_url
 
 Url = Annotated[

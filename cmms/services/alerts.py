@@ -10,7 +10,9 @@ from cmms.db.repos import alerts
 from cmms.db.repos import assets as asset_repo
 from cmms.domain import events as ev
 from cmms.domain.errors import InvalidTransition, StaleVersion, ValidationFailed
-from cmms.domain.model import AlertIn, AlertQuery, AlertStatus, Severity
+from cmms.domain.model import AlertIn
+from cmms.domain.model_queries import AlertQuery
+from cmms.domain.model_types import AlertStatus, Severity
 from cmms.domain.roles import STAFF, Actor
 from cmms.services.common import cached, cached_page, changed_fields, mutation, query_key, record, require
 from cmms.services.deps import Deps

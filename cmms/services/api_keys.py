@@ -17,7 +17,7 @@ from cmms.db.repos import api_keys as repo
 from cmms.domain import api_keys as rules
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, Forbidden, TooManyAttempts, Unauthenticated
-from cmms.domain.model import PageQuery
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import SUPERVISORS, Actor, Role
 from cmms.services.common import record, require
 from cmms.services.deps import Deps

@@ -13,7 +13,8 @@ from cmms.db.pool import Cursor
 from cmms.db.repos import assets, plants
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, NotFound, ValidationFailed
-from cmms.domain.model import AssetIn, AssetPatch, AssetQuery
+from cmms.domain.model import AssetIn, AssetPatch
+from cmms.domain.model_queries import AssetQuery
 from cmms.domain.roles import SUPERVISORS, Actor
 from cmms.services.common import (
     cached,

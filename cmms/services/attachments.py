@@ -27,7 +27,7 @@ from cmms.domain import events as ev
 from cmms.domain import files as rules
 from cmms.domain import workflow
 from cmms.domain.errors import Forbidden, NotFound, TooLarge, ValidationFailed
-from cmms.domain.model import PageQuery
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import STAFF, Actor
 from cmms.domain.workflow import OrderRef, Status
 from cmms.files.base import FileTooLarge

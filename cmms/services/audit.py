@@ -6,7 +6,7 @@ from typing import Any
 
 from cmms.db.pool import transaction
 from cmms.db.repos import audit
-from cmms.domain.model import AuditQuery
+from cmms.domain.model_queries import AuditQuery
 from cmms.domain.roles import SUPERVISORS, Actor
 from cmms.services.common import require
 from cmms.services.deps import Deps

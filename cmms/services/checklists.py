@@ -19,7 +19,8 @@ from cmms.domain import checklist as rules
 from cmms.domain import workflow
 from cmms.domain.checklist import AttachIn, ItemRecordIn, ItemResult, ItemType
 from cmms.domain.errors import Conflict, NotFound, ValidationFailed
-from cmms.domain.model import OrderType, ReadingIn, ReadingsIn
+from cmms.domain.model import ReadingIn, ReadingsIn
+from cmms.domain.model_types import OrderType
 from cmms.domain.roles import Actor
 from cmms.services import order_work, orders, readings
 from cmms.services.common import mutation, patch_values, record

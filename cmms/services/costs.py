@@ -15,7 +15,7 @@ from cmms.db.repos import time_cost as repo
 from cmms.domain import costing
 from cmms.domain.costing import CostIn
 from cmms.domain.errors import Forbidden, NotFound
-from cmms.domain.model import PageQuery
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import Actor
 from cmms.services import order_parts, order_work
 from cmms.services.common import mutation, record

@@ -21,7 +21,7 @@ from cmms.db.repos import plans as plan_repo
 from cmms.db.repos import procedures as procedure_repo
 from cmms.domain import events as ev
 from cmms.domain import schedule, workflow
-from cmms.domain.model import OrderType, Severity
+from cmms.domain.model_types import OrderType, Severity
 from cmms.domain.roles import Actor
 from cmms.services import alerts, checklists, orders, readings
 from cmms.services.common import changed_fields, record

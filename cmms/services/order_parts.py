@@ -18,7 +18,7 @@ from cmms.db.repos import parts as part_repo
 from cmms.domain import stock as rules
 from cmms.domain.errors import Conflict, NotFound
 from cmms.domain.inventory import OrderPartIn
-from cmms.domain.model import PageQuery
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import Actor
 from cmms.domain.stock import MoveKind, qty_text
 from cmms.services import order_work, stock

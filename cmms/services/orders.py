@@ -11,7 +11,8 @@ from cmms.db.repos import procedures as procedure_repo
 from cmms.domain import checklist, workflow
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from cmms.domain.model import NoteIn, OrderIn, OrderPatch, OrderQuery, PageQuery, TransitionIn
+from cmms.domain.model import NoteIn, OrderIn, OrderPatch, TransitionIn
+from cmms.domain.model_queries import OrderQuery, PageQuery
 from cmms.domain.roles import Actor, Role
 from cmms.domain.workflow import OrderRef, Status
 from cmms.services import order_parts

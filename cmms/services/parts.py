@@ -9,7 +9,7 @@ from cmms.db.repos import parts as repo
 from cmms.domain import events as ev
 from cmms.domain import stock as rules
 from cmms.domain.inventory import LocationQuery, PartQuery
-from cmms.domain.model import PageQuery
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
 from cmms.services.catalog import Catalog, Page
 from cmms.services.deps import Deps

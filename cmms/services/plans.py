@@ -16,7 +16,9 @@ from cmms.db.pool import Cursor
 from cmms.db.repos import assets, plans, readings
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, ValidationFailed
-from cmms.domain.model import MAX_MAGNITUDE, PlanIn, PlanPatch, PlanQuery, check_plan_trigger
+from cmms.domain.model import PlanIn, PlanPatch, check_plan_trigger
+from cmms.domain.model_queries import PlanQuery
+from cmms.domain.model_types import MAX_MAGNITUDE
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
 from cmms.services.common import (
     cached,

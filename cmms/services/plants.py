@@ -9,7 +9,8 @@ from cmms.db.pool import transaction
 from cmms.db.repos import plants
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict
-from cmms.domain.model import PageQuery, PlantIn, PlantPatch
+from cmms.domain.model import PlantIn, PlantPatch
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import SUPERVISORS, Actor
 from cmms.services.common import patch_values, record, record_update, require
 from cmms.services.deps import Deps

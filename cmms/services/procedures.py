@@ -14,7 +14,7 @@ from cmms.db.repos import procedures as repo
 from cmms.domain import events as ev
 from cmms.domain.checklist import ProcedureIn, ProcedurePatch, template_items
 from cmms.domain.errors import Conflict, ValidationFailed
-from cmms.domain.model import PageQuery
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
 from cmms.services.common import changed_fields, mutation, patch_values, record, require
 from cmms.services.deps import Deps

@@ -9,7 +9,9 @@ from typing import Any
 from cmms.db.pool import Cursor, transaction
 from cmms.db.repos import assets, readings
 from cmms.domain.errors import ValidationFailed
-from cmms.domain.model import ReadingQuery, ReadingsIn, Severity
+from cmms.domain.model import ReadingsIn
+from cmms.domain.model_queries import ReadingQuery
+from cmms.domain.model_types import Severity
 from cmms.domain.roles import STAFF, Actor
 from cmms.services import alerts
 from cmms.services.common import mutation, record, require

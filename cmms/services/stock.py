@@ -25,7 +25,7 @@ from cmms.domain import events as ev
 from cmms.domain import stock as rules
 from cmms.domain.errors import Conflict, NotFound, ValidationFailed
 from cmms.domain.inventory import MoveIn, MoveQuery
-from cmms.domain.model import Severity
+from cmms.domain.model_types import Severity
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor
 from cmms.domain.stock import Level, MoveKind, qty_text
 from cmms.services import alerts

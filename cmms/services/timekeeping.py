@@ -19,7 +19,7 @@ from cmms.db.repos import time_cost as repo
 from cmms.domain import costing
 from cmms.domain.costing import TimeEntryIn, TimerStartIn
 from cmms.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from cmms.domain.model import PageQuery
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.roles import Actor, Role
 from cmms.services import order_work
 from cmms.services.common import mutation, record

@@ -11,7 +11,8 @@ from cmms.db.repos import sessions, tenants
 from cmms.db.repos import users as repo
 from cmms.domain import events as ev
 from cmms.domain.errors import Conflict, NotFound, ValidationFailed
-from cmms.domain.model import UserIn, UserPatch, UserQuery
+from cmms.domain.model import UserIn, UserPatch
+from cmms.domain.model_queries import UserQuery
 from cmms.domain.roles import STAFF, SUPERVISORS, Actor, Role
 from cmms.services.common import changed_fields, patch_values, record, require
 from cmms.services.deps import Deps

@@ -7,7 +7,8 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from cmms.domain.model import AssetIn, OrderIn, OrderQuery, PageQuery, PlanIn, ReadingIn, ReadingsIn, UserIn
+from cmms.domain.model import AssetIn, OrderIn, PlanIn, ReadingIn, ReadingsIn, UserIn
+from cmms.domain.model_queries import OrderQuery, PageQuery
 
 
 def fields_of(exc: pytest.ExceptionInfo[ValidationError]) -> set[str]:

@@ -6,7 +6,9 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, page, path_id, read_body, read_query, resource
-from cmms.domain.model import Alert, AlertIn, AlertQuery, Page
+from cmms.domain.model import AlertIn
+from cmms.domain.model_outputs import Alert, Page
+from cmms.domain.model_queries import AlertQuery
 from cmms.services import alerts
 
 routes = RouteTable("alerts")

@@ -7,7 +7,8 @@ from aiohttp import web
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, page, path_id, read_body, read_query, resource
 from cmms.domain.api_keys import ApiKey, ApiKeyCreated, ApiKeyIn
-from cmms.domain.model import Page, PageQuery
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_queries import PageQuery
 from cmms.services import api_keys
 
 routes = RouteTable("api-keys")

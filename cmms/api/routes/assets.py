@@ -18,7 +18,9 @@ from cmms.api.routing import (
     read_query,
     resource,
 )
-from cmms.domain.model import Asset, AssetIn, AssetPatch, AssetQuery, Page, Reading, ReadingQuery, ReadingsIn
+from cmms.domain.model import AssetIn, AssetPatch, ReadingsIn
+from cmms.domain.model_outputs import Asset, Page, Reading
+from cmms.domain.model_queries import AssetQuery, ReadingQuery
 from cmms.services import assets, readings
 
 routes = RouteTable("assets")

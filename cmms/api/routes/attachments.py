@@ -19,7 +19,8 @@ from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, json, page, path_id, read_query, streamed
 from cmms.domain.errors import TooLarge, UnsupportedMedia, ValidationFailed
 from cmms.domain.files import content_disposition
-from cmms.domain.model import Page, PageQuery
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_queries import PageQuery
 from cmms.services import attachments
 from cmms.services.attachments import Incoming, ParentRef
 

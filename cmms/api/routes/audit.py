@@ -6,7 +6,8 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, page, read_query
-from cmms.domain.model import AuditEntry, AuditQuery, Page
+from cmms.domain.model_outputs import AuditEntry, Page
+from cmms.domain.model_queries import AuditQuery
 from cmms.services import audit
 
 routes = RouteTable("audit")

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, SESSION, RouteTable, json, read_body
-from cmms.domain.model import LoginIn, LogoutIn, Me, RefreshIn, TokenPair
+from cmms.domain.model import LoginIn, LogoutIn, RefreshIn
+from cmms.domain.model_outputs import Me, TokenPair
 from cmms.services import auth, users
 
 routes = RouteTable("auth")

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, json, read_query
-from cmms.domain.model import Input
+from cmms.domain.model_types import Input
 from cmms.services import events
 
 routes = RouteTable("events")

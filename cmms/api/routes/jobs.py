@@ -22,7 +22,8 @@ from cmms.api.routing import (
 )
 from cmms.domain.files import content_disposition
 from cmms.domain.jobs import PARAMS, SYSTEM_ONLY, ImportParams, JobIn, JobKind, JobQuery
-from cmms.domain.model import Input, Page
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_types import Input
 from cmms.services import jobs
 
 routes = RouteTable("jobs")

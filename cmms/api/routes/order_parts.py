@@ -7,7 +7,8 @@ from aiohttp import web
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, page, path_id, read_body, read_query, resource
 from cmms.domain.inventory import OrderPart, OrderPartIn
-from cmms.domain.model import Page, PageQuery
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_queries import PageQuery
 from cmms.services import order_parts
 
 routes = RouteTable("parts on orders")

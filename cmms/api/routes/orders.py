@@ -6,18 +6,9 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, json, page, path_id, read_body, read_query, resource
-from cmms.domain.model import (
-    AuditEntry,
-    Note,
-    NoteIn,
-    Order,
-    OrderIn,
-    OrderPatch,
-    OrderQuery,
-    Page,
-    PageQuery,
-    TransitionIn,
-)
+from cmms.domain.model import NoteIn, OrderIn, OrderPatch, TransitionIn
+from cmms.domain.model_outputs import AuditEntry, Note, Order, Page
+from cmms.domain.model_queries import OrderQuery, PageQuery
 from cmms.services import orders
 
 routes = RouteTable("orders")

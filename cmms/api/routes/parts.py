@@ -23,7 +23,8 @@ from cmms.domain.inventory import (
     VendorIn,
     VendorPatch,
 )
-from cmms.domain.model import Page, PageQuery
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_queries import PageQuery
 from cmms.services import parts
 from cmms.services.catalog import Catalog
 from cmms.services.common import patch_values

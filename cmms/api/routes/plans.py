@@ -6,7 +6,9 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, page, path_id, read_body, read_query, resource
-from cmms.domain.model import Page, Plan, PlanIn, PlanPatch, PlanQuery
+from cmms.domain.model import PlanIn, PlanPatch
+from cmms.domain.model_outputs import Page, Plan
+from cmms.domain.model_queries import PlanQuery
 from cmms.services import plans
 
 routes = RouteTable("plans")

@@ -6,7 +6,9 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, page, path_id, read_body, read_query, resource
-from cmms.domain.model import Page, PageQuery, Plant, PlantIn, PlantPatch
+from cmms.domain.model import PlantIn, PlantPatch
+from cmms.domain.model_outputs import Page, Plant
+from cmms.domain.model_queries import PageQuery
 from cmms.services import plants
 
 routes = RouteTable("plants")

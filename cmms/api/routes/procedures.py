@@ -15,7 +15,8 @@ from cmms.domain.checklist import (
     ProcedureIn,
     ProcedurePatch,
 )
-from cmms.domain.model import Page, PageQuery
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_queries import PageQuery
 from cmms.services import checklists, procedures
 
 routes = RouteTable("procedures")

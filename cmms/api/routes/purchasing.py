@@ -6,7 +6,7 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, page, path_id, read_body, read_query, resource
-from cmms.domain.model import Page
+from cmms.domain.model_outputs import Page
 from cmms.domain.purchasing import POQuery, POTransitionIn, PurchaseOrder, PurchaseOrderIn, ReceiptIn
 from cmms.services import purchasing
 

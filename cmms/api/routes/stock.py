@@ -7,7 +7,7 @@ from aiohttp import web
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, json, page, path_id, read_body, read_query
 from cmms.domain.inventory import LowStockList, Move, MoveIn, MoveQuery, PartQuery, PartStock, PartWithStock
-from cmms.domain.model import Page
+from cmms.domain.model_outputs import Page
 from cmms.services import stock, stock_view
 
 routes = RouteTable("stock")

@@ -16,7 +16,8 @@ from cmms.domain.costing import (
     TimerStarted,
     TimerStartIn,
 )
-from cmms.domain.model import Page, PageQuery
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_queries import PageQuery
 from cmms.services import costs, timekeeping
 
 routes = RouteTable("time and cost")

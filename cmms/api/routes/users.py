@@ -6,7 +6,9 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, page, path_id, read_body, read_query, resource
-from cmms.domain.model import Page, User, UserIn, UserPatch, UserQuery
+from cmms.domain.model import UserIn, UserPatch
+from cmms.domain.model_outputs import Page, User
+from cmms.domain.model_queries import UserQuery
 from cmms.services import users
 
 routes = RouteTable("users")

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from cmms.api.keys import DEPS
 from cmms.api.routing import ACTOR, RouteTable, if_match, json, page, path_id, read_body, read_query, resource
-from cmms.domain.model import Page, PageQuery
+from cmms.domain.model_outputs import Page
+from cmms.domain.model_queries import PageQuery
 from cmms.domain.webhook_model import Delivery, DeliveryQuery, Webhook, WebhookCreated, WebhookIn, WebhookPatch
 from cmms.services import webhooks
 

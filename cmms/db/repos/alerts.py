@@ -6,7 +6,7 @@ from typing import Any
 
 from cmms.db import crud
 from cmms.db.pool import Cursor
-from cmms.domain.model import AlertQuery
+from cmms.domain.model_queries import AlertQuery
 
 TABLE = "alerts"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from cmms.db import crud
 from cmms.db.pool import Cursor, fetchall, fetchone
-from cmms.domain.model import AssetQuery
+from cmms.domain.model_queries import AssetQuery
 
 TABLE = "assets"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from cmms.db import crud
 from cmms.db.pool import Cursor
-from cmms.domain.model import AuditQuery
+from cmms.domain.model_queries import AuditQuery
 
 TABLE = "audit_log"
 COLUMNS = "id, actor_id, api_key_id, action, entity, entity_id, changes, request_id, at"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from cmms.db.pool import Cursor, fetchall, fetchone
 from cmms.domain import kpi
 from cmms.domain.kpi import KpiInputs, Period
-from cmms.domain.model import OrderType
+from cmms.domain.model_types import OrderType
 from cmms.domain.workflow import Status
 
 # `%(plant)s` is NULL for every plant of the tenant.

@@ -8,7 +8,7 @@ from cmms.db import crud
 from cmms.db.pool import Cursor, fetchone
 from cmms.db.repos import tenants
 from cmms.domain.errors import NotFound
-from cmms.domain.model import OrderQuery
+from cmms.domain.model_queries import OrderQuery
 
 TABLE = "work_orders"
 Page = tuple[list[dict[str, Any]], str | None]

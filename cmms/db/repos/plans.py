@@ -6,7 +6,7 @@ from typing import Any
 
 from cmms.db import crud
 from cmms.db.pool import Cursor, fetchone
-from cmms.domain.model import PlanQuery
+from cmms.domain.model_queries import PlanQuery
 
 TABLE = "plans"
 

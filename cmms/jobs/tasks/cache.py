@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cmms.domain.jobs import CacheParams
-from cmms.domain.model import AlertQuery, AssetQuery, OrderQuery, PageQuery, PlanQuery
+from cmms.domain.model_queries import AlertQuery, AssetQuery, OrderQuery, PageQuery, PlanQuery
 from cmms.domain.workflow import ACTIVE
 from cmms.jobs.context import JobContext, JobResult
 from cmms.services import alerts, assets, orders, plans, plants
