@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from itertools import accumulate
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric, StateSetMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    StateSetMetricFamily,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
@@ -30,6 +36,11 @@ class CacheCollector(Collector):
             ("loads", stats.loads, "Database loads made on behalf of the cache"),
         ):
             yield CounterMetricFamily(f"cmms_cache_{name}", doc, value=value)
+        yield GaugeMetricFamily(
+            "cmms_cache_pushed",
+            "1 while cache versions are pushed to this process (no Redis round trip per read), 0 otherwise",
+            value=int(self.cache.book.trusted),
+        )
         state = StateSetMetricFamily("cmms_cache_breaker", "Cache circuit breaker state")
         state.add_metric([], {s: self.cache.breaker.state == s for s in (CLOSED, OPEN, HALF_OPEN)})
         yield state

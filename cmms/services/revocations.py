@@ -137,16 +137,21 @@ class Revocations:
         while generation == self._generation:
             try:
                 entries = await self._live()
-                for entry in entries:
-                    self._remember(entry)
-                if self._copy_incomplete or not await self._copy.is_ready():  # Redis came back empty
-                    await self._copy.rebuild(entries, self._clock_ms())
-                    self._copy_incomplete = False
             except Exception as exc:
                 log.debug("revocations not loaded yet: %r", exc)
                 await asyncio.sleep(every)
                 continue
+            for entry in entries:
+                self._remember(entry)
             self.complete = generation == self._generation
+            try:
+                if self._copy_incomplete or not await self._copy.is_ready():  # Redis came back empty
+                    await self._copy.rebuild(entries, self._clock_ms())
+                    self._copy_incomplete = False
+            except Exception as exc:
+                log.debug("revocation copy not rebuilt yet: %r", exc)
+                self._copy_incomplete = True
+                self._schedule_rebuild()
             return
 
     async def _live(self) -> list[Revoked]:
