@@ -23,7 +23,8 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.signal import Signal
 
-from cmms_tui.client import ApiClient, ApiError, SessionExpired, Unreachable
+from cmms_tui.client import ApiClient
+from cmms_tui.client_errors import ApiError, SessionExpired, Unreachable
 from cmms_tui.directory import Directory
 from cmms_tui.failures import Failure, ReportsFailures
 from cmms_tui.format import utcnow

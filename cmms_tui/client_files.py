@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, TypedDict, cast
 
 import aiohttp
 
+from cmms_tui.client_errors import SessionExpired, Unreachable, problem_of
+from cmms_tui.client_saving import _free_path, _safe_name
+from cmms_tui.client_session import API
+
 if TYPE_CHECKING:
     from cmms_tui.client import ApiClient
 
@@ -50,16 +54,8 @@ async def _file_chunks(path: Path, size: int, progress: Progress | None) -> Asyn
         f.close()
 
 
-async def _problem_of(response: aiohttp.ClientResponse) -> Exception:
-    from cmms_tui.client import problem_of  # cmms_tui.client imports this module
-
-    return await problem_of(response)
-
-
 async def upload(api: ApiClient, parent: str, parent_id: int, path: Path, progress: Progress | None) -> Attachment:
     """POST the file as multipart part `file`; refreshes the token once on 401 and sends again."""
-    from cmms_tui.client import API, Unreachable
-
     size = (await asyncio.to_thread(path.stat)).st_size
     url = f"{api.base_url}{API}/{parent}/{parent_id}/attachments"
     await api.ensure_fresh()
@@ -73,7 +69,7 @@ async def upload(api: ApiClient, parent: str, parent_id: int, path: Path, progre
                     await api.refresh(stale=api.tokens.access_token)
                     continue
                 if response.status >= 400:
-                    raise await _problem_of(response)
+                    raise await problem_of(response)
                 return cast(Attachment, await response.json())
         except (aiohttp.ClientConnectionError, TimeoutError, aiohttp.ClientPayloadError) as exc:
             raise Unreachable(f"cannot reach {api.base_url}: {exc or type(exc).__name__}") from exc
@@ -81,15 +77,11 @@ async def upload(api: ApiClient, parent: str, parent_id: int, path: Path, progre
 
 
 async def _refused() -> Exception:
-    from cmms_tui.client import SessionExpired
-
     return SessionExpired(401, "Unauthorized", "the server refused a fresh token")
 
 
 async def download(api: ApiClient, file_id: int, folder: Path, progress: Progress | None) -> Path:
     """Stream a file into `folder` under its own name (never overwriting); returns where it went."""
-    from cmms_tui.client import API, Unreachable, _free_path, _safe_name
-
     url = f"{api.base_url}{API}/files/{file_id}"
     await api.ensure_fresh()
     for attempt in range(2):
@@ -100,7 +92,7 @@ async def download(api: ApiClient, file_id: int, folder: Path, progress: Progres
                     await api.refresh(stale=api.tokens.access_token)
                     continue
                 if response.status >= 400:
-                    raise await _problem_of(response)
+                    raise await problem_of(response)
                 disposition = response.content_disposition
                 name = _safe_name(disposition.filename if disposition else None, f"file-{file_id}")
                 return await _save(response, folder, name, progress, _free_path)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 if TYPE_CHECKING:
-    from cmms_tui.client import ApiClient, Page, Params
+    from cmms_tui.client import ApiClient, Page
+    from cmms_tui.client_session import Params
 
 
 class Webhook(TypedDict):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from cmms_tui.client import API, ApiError
+from cmms_tui.client_errors import ApiError
+from cmms_tui.client_session import API
 
 if TYPE_CHECKING:
     from cmms_tui.client import ApiClient

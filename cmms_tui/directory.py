@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from cmms_tui.client import ApiClient, ApiError
+from cmms_tui.client import ApiClient
+from cmms_tui.client_errors import ApiError
 from cmms_tui.models import STAFF, SUPERVISORS, Asset, Me, Person, Plant
 
 ASSET_PRELOAD = 2000  # names for the tables; beyond this, assets show by id until opened

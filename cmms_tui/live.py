@@ -22,7 +22,8 @@ from typing import Any
 
 import socketio
 
-from cmms_tui.client import ApiClient, ApiError, SessionExpired, Unreachable
+from cmms_tui.client import ApiClient
+from cmms_tui.client_errors import ApiError, SessionExpired, Unreachable
 from cmms_tui.models import Envelope
 
 log = logging.getLogger(__name__)

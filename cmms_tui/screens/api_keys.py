@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from cmms_tui.client import ApiError
+from cmms_tui.client_errors import ApiError
 from cmms_tui.client_keys import ApiKey, ApiKeyCreated, api_keys, create_key, revoke_key, roles_up_to
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.format import parse_time, plain, short_time

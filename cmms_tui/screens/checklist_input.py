@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cmms_tui.client import ApiError
+from cmms_tui.client_errors import ApiError
 from cmms_tui.client_work import CHECKBOX, CHOICE, PASS_FAIL, Checklist, Item, typed_value
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.screens.dialogs import DIALOG_CSS

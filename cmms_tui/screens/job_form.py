@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from cmms_tui.client import ApiError
+from cmms_tui.client_errors import ApiError
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.models import EXPORT_ENTITIES, REPORT_FORMATS, Job
 from cmms_tui.screens.dialogs import DIALOG_CSS

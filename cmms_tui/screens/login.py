@@ -16,7 +16,8 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from cmms_tui.client import ApiClient, ApiError, SessionExpired, Unreachable
+from cmms_tui.client import ApiClient
+from cmms_tui.client_errors import ApiError, SessionExpired, Unreachable
 from cmms_tui.failures import ReportsFailures
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from cmms_tui.client import ApiError
+from cmms_tui.client_errors import ApiError
 from cmms_tui.timer import running
 from cmms_tui.widgets.checklist import ChecklistPanel
 from cmms_tui.widgets.work_panes import TimeCostPanel, duration

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from cmms_tui.client import API
+from cmms_tui.client_session import API
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.format import full_time, plain, short_time
 from cmms_tui.live import LiveEvent

@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Select, Static
 
-from cmms_tui.client import ApiError
+from cmms_tui.client_errors import ApiError
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.screens.checklist_input import FIELD_CSS
 from cmms_tui.screens.dialogs import DIALOG_CSS

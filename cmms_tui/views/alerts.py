@@ -6,7 +6,8 @@ from rich.text import Text
 from textual import work
 from textual.binding import Binding
 
-from cmms_tui.client import Page, Params
+from cmms_tui.client import Page
+from cmms_tui.client_session import Params
 from cmms_tui.format import STATUS_STYLE, plain, severity_badge, short_time
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import Alert

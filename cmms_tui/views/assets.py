@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.binding import Binding
 
-from cmms_tui.client import Page, Params
+from cmms_tui.client import Page
+from cmms_tui.client_session import Params
 from cmms_tui.format import STATUS_STYLE, plain, priority_badge
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import ASSET_STATUSES, Asset

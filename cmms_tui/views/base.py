@@ -14,7 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cmms_tui.client import Page, Params
+from cmms_tui.client import Page
+from cmms_tui.client_session import Params
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.live import LiveEvent
 from cmms_tui.widgets.table import Column, LiveTable

@@ -11,7 +11,8 @@ from rich.text import Text
 from textual import work
 from textual.binding import Binding
 
-from cmms_tui.client import Page, Params
+from cmms_tui.client import Page
+from cmms_tui.client_session import Params
 from cmms_tui.client_webhooks import Webhook, set_active, webhooks
 from cmms_tui.format import plain, short_time
 from cmms_tui.live import LiveEvent

@@ -20,7 +20,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from cmms_tui.client import ApiError, Page, Params
+from cmms_tui.client import Page
+from cmms_tui.client_errors import ApiError
+from cmms_tui.client_session import Params
 from cmms_tui.format import clock_time, full_time, parse_time, plain, short_time
 from cmms_tui.live import ConnState, LiveEvent
 from cmms_tui.models import JOB_FINISHED, JOB_STATUSES, Job

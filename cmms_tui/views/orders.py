@@ -9,7 +9,8 @@ from typing import Any
 from rich.text import Text
 from textual.binding import Binding
 
-from cmms_tui.client import Page, Params
+from cmms_tui.client import Page
+from cmms_tui.client_session import Params
 from cmms_tui.format import due_text, parse_time, plain, priority_badge, status_badge, status_label
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import ORDER_STATUSES, PRIORITIES, Order

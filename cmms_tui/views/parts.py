@@ -13,7 +13,8 @@ from typing import Any
 from rich.text import Text
 from textual.binding import Binding
 
-from cmms_tui.client import API, Page, Params
+from cmms_tui.client import Page
+from cmms_tui.client_session import API, Params
 from cmms_tui.format import plain
 from cmms_tui.live import LiveEvent
 from cmms_tui.views.base import RecordsView

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cmms_tui.client import API
+from cmms_tui.client_session import API
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.live import LiveEvent
 

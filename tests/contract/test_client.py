@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cmms_tui.client import ApiClient, ApiError, SessionExpired
+from cmms_tui.client import ApiClient
+from cmms_tui.client_errors import ApiError, SessionExpired
 from cmms_tui.live import Backoff, ConnState, LiveEvent, LiveEvents, Phase
 from cmms_tui.session import SessionFile
 from tests.tui.server import PASSWORD, TENANT, USERS, Server

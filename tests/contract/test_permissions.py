@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cmms_tui.client import ApiClient, ApiError
+from cmms_tui.client import ApiClient
+from cmms_tui.client_errors import ApiError
 from cmms_tui.models import Order
 from cmms_tui.permissions import SUPERVISOR_FIELDS, editable_fields
 from tests.tui.server import PASSWORD, TENANT, USERS, Server
