@@ -41,6 +41,10 @@ largest socket count (--profile-sockets to choose), writes the collapsed stacks 
 where the server's busy time goes: by cost bucket, by function (self and inclusive) and by package.
 --profile-native --profile-blocking give exact stacks with the C frames (garbage collector, send()).
 
+--workers N runs the product as `cmms serve --workers N` (the sockets spread over its processes);
+--holders K spreads the sockets over K Node client processes, since one JavaScript thread reads
+one event's frames one after another and, at thousands of sockets, sets the last receipt's time.
+
 Experiments: --client-deflate off (the client offers no permessage-deflate, so the server sends
 plain frames: what per-socket compression costs), --gc-threshold N0,N1,N2 (gc.set_threshold in both
 servers through a sitecustomize: what GC tuning would give), --baseline-redis-url (the bare server
@@ -270,6 +274,49 @@ class Holder:
             self._reader.cancel()
             with contextlib.suppress(BaseException):
                 await self._reader
+
+
+class Holders:
+    """The sockets spread over several Node processes (--holders K): one JavaScript thread reads
+    one event's frames one after another, so at thousands of sockets a single client process,
+    not the server, sets the last receipt's time."""
+
+    def __init__(self, url: str, token: str, n: int, workdir: Path, concurrency: int, deflate: bool, k: int) -> None:
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        self.parts = [
+            Holder(url, token, size, workdir / f"holder-{i}", concurrency, deflate) for i, size in enumerate(sizes)
+        ]
+        for part in self.parts:
+            part.workdir.mkdir(parents=True, exist_ok=True)
+        self.n = n
+        self.connect_ms = 0.0
+
+    @property
+    def pids(self) -> list[int]:
+        return [part.pid for part in self.parts]
+
+    async def start(self, timeout: float) -> None:
+        await asyncio.gather(*(part.start(timeout) for part in self.parts))
+        self.connect_ms = max(part.connect_ms for part in self.parts)
+
+    async def count(self) -> int:
+        return sum(await asyncio.gather(*(part.count() for part in self.parts)))
+
+    async def dump(self, path: Path) -> dict[str, Any]:
+        parts = [await part.dump(path.with_suffix(f".{i}.json")) for i, part in enumerate(self.parts)]
+        merged: dict[str, Any] = {"socket": [], "id": [], "t": [], "disconnects": 0}
+        offset = 0
+        for part, data in zip(self.parts, parts, strict=True):
+            merged["socket"] += [offset + s for s in data["socket"]]
+            merged["id"] += data["id"]
+            merged["t"] += data["t"]
+            merged["disconnects"] += data["disconnects"]
+            offset += part.n
+        merged["payload_bytes"], merged["sample"] = parts[0]["payload_bytes"], parts[0]["sample"]
+        return merged
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(part.stop() for part in self.parts))
 
 
 def ensure_node_modules() -> None:
@@ -575,7 +622,7 @@ async def burst(http: aiohttp.ClientSession, target: Target, run: str, count: in
     return sent
 
 
-async def wait_deliveries(holder: Holder, expected: int, settle_s: float, deadline_s: float) -> int:
+async def wait_deliveries(holder: Holders, expected: int, settle_s: float, deadline_s: float) -> int:
     """Poll the holder until `expected` deliveries, no progress for settle_s, or deadline_s."""
     deadline = time.monotonic() + deadline_s
     last, last_change = -1, time.monotonic()
@@ -823,7 +870,9 @@ async def wait_quiet(threshold: float, max_wait: float) -> float:
 
 async def measure(args: argparse.Namespace, target: Target, n: int, workdir: Path) -> dict[str, Any]:
     run = f"{target.name}-{n}-{uuid.uuid4().hex[:6]}"
-    holder = Holder(target.url, target.socket_token, n, workdir, args.connect_concurrency, args.client_deflate)
+    holder = Holders(
+        target.url, target.socket_token, n, workdir, args.connect_concurrency, args.client_deflate, args.holders
+    )
     result: dict[str, Any] = {"target": target.name, "sockets": n, "version": target.version}
     if args.quiet_threshold > 0:
         result["background_before"] = await wait_quiet(args.quiet_threshold, args.quiet_wait)
@@ -832,7 +881,7 @@ async def measure(args: argparse.Namespace, target: Target, n: int, workdir: Pat
     try:
         await holder.start(timeout=args.connect_timeout)
         if args.nice:
-            renice([*target.server_pids(), holder.pid, *target.dep_pids()], -args.nice)
+            renice([*target.server_pids(), *holder.pids, *target.dep_pids()], -args.nice)
         result["connect_s"] = holder.connect_ms / 1000.0
         log(f"{target.name} N={n}: {n} sockets connected in {holder.connect_ms / 1000:.1f} s")
         connector = aiohttp.TCPConnector(limit=max(64, args.burst_concurrency * 2))
@@ -850,7 +899,7 @@ async def measure(args: argparse.Namespace, target: Target, n: int, workdir: Pat
                 {
                     "server": target.server_pids(),
                     "deps": target.dep_pids(),
-                    "holder": [holder.pid],
+                    "holder": holder.pids,
                     "driver": [os.getpid()],
                 }
             )
@@ -1021,6 +1070,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--burst-events", type=int, default=50, help="burst events (50; 0 = no burst phase)")
     p.add_argument("--burst-concurrency", type=int, default=8, help="requests in flight in the burst (8)")
     p.add_argument("--port", type=int, help="product server port (default: a free one)")
+    p.add_argument(
+        "--holders",
+        type=int,
+        default=1,
+        help="Node client processes the sockets are spread over (1); their CPU is counted together",
+    )
     p.add_argument(
         "--workers",
         type=int,
