@@ -25,17 +25,17 @@ from textual.signal import Signal
 
 from cmms_tui.client import ApiClient
 from cmms_tui.client_errors import ApiError, SessionExpired, Unreachable
+from cmms_tui.commands import run_command, system_commands
 from cmms_tui.directory import Directory
 from cmms_tui.failures import Failure, ReportsFailures
 from cmms_tui.format import utcnow
 from cmms_tui.live import Backoff, ConnState, LiveEvent, LiveEvents, Phase
 from cmms_tui.session import SessionFile
 from cmms_tui.timer import RunningTimer, follow, load_timer
+from cmms_tui.toasts import toast
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 SearchMode = Literal["server", "fallback"]
-ALERT_SEVERITY = {"critical": "error", "warning": "warning", "info": "information"}
-NOTICE_SEVERITY = {"error": "error", "critical": "error", "warning": "warning"}
 VIEWS = ("orders", "assets", "alerts", "plans", "jobs", "kpis", "parts", "integrations")
 PEOPLE_FIELDS = ("assignee_id", "requested_by", "by")  # who an order event names
 
@@ -220,29 +220,7 @@ class CmmsApp(ReportsFailures, App[None]):
         self.live_signal.publish(event)
         if event.replayed:
             return  # what happened while away is in the tables; no burst of stale toasts
-        if event.type == "alert:triggered":
-            self._toast_alert(event.data)
-        elif event.type == "notification":
-            data = event.data
-            self.notify(
-                str(data.get("body") or ""),
-                title=str(data.get("title") or "Notification"),
-                severity=NOTICE_SEVERITY.get(str(data.get("level")), "information"),  # type: ignore[arg-type]
-                timeout=8,
-                markup=False,
-            )
-
-    def _toast_alert(self, alert: dict[str, Any]) -> None:
-        severity = str(alert.get("severity", "warning"))
-        asset = alert.get("asset") or {}
-        where = f" · {asset.get('code') or asset.get('name')}" if asset else ""
-        self.notify(
-            str(alert.get("message", "")),
-            title=f"{severity.upper()} alert{where}",
-            severity=ALERT_SEVERITY.get(severity, "warning"),  # type: ignore[arg-type]
-            timeout=12 if severity == "critical" else 8,
-            markup=False,
-        )
+        toast(self, event)
 
     # ---- errors -------------------------------------------------------------------------------
 
@@ -328,38 +306,7 @@ class CmmsApp(ReportsFailures, App[None]):
         self.push_screen(CommandPrompt(), self._run_command)
 
     def _run_command(self, command: str | None) -> None:
-        if not command:
-            return
-        word, _, rest = command.strip().lstrip(":").partition(" ")
-        word = word.lower()
-        aliases = {
-            "o": "orders", "wo": "orders", "orders": "orders",
-            "a": "assets", "assets": "assets",
-            "al": "alerts", "alerts": "alerts",
-            "p": "plans", "plans": "plans",
-            "j": "jobs", "jobs": "jobs",
-            "k": "kpis", "kpi": "kpis", "kpis": "kpis",
-            "pt": "parts", "part": "parts", "parts": "parts",
-            "i": "integrations", "integrations": "integrations", "webhooks": "integrations",
-        }  # fmt: skip
-        if word in aliases:
-            self.run_worker(self.action_view(aliases[word]), exit_on_error=False)
-        elif word in ("q", "quit"):
-            self.exit()
-        elif word == "logout":
-            self.action_logout()
-        elif word in ("help", "h"):
-            self.action_help()
-        elif word in ("search", "s", "find"):
-            from cmms_tui.screens.search import SearchScreen
-
-            self.push_screen(SearchScreen(rest))
-        elif word in ("new", "request"):
-            self.action_new_order()
-        elif word in ("export", "report"):
-            self.run_worker(self.start_job("exports" if word == "export" else "reports"), exit_on_error=False)
-        else:
-            self.notify(f"Unknown command: {command}", severity="warning", markup=False)
+        run_command(self, command)
 
     def action_new_order(self) -> None:
         from cmms_tui.screens.order_form import OrderFormScreen
@@ -369,40 +316,7 @@ class CmmsApp(ReportsFailures, App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if not self.logged_in:
-            return
-        for name in self.views():
-            yield SystemCommand(f"Go to {name}", f"Switch to the {name} view", self._go(name))
-        yield SystemCommand("Search", "Search orders and assets (/)", self.action_search)
-        yield SystemCommand("New work order / request", "Open the create form", self.action_new_order)
-        if self.directory is not None and self.directory.is_staff:
-            yield SystemCommand("Start an export", "CSV of orders, assets, readings…", self._starter("exports"))
-            yield SystemCommand("Start a KPI report", "HTML, Markdown or JSON", self._starter("reports"))
-        yield SystemCommand("Key bindings", "Every key, by screen (?)", self.action_help)
-        yield SystemCommand("Log out", "End the session and forget the saved login", self.action_logout)
-
-    async def start_job(self, kind: str) -> None:
-        """Open the jobs view and its form for an export or a report (staff only: others get 403)."""
-        from cmms_tui.views.jobs import JobsView
-
-        if self.directory is None or not self.directory.is_staff:
-            self.notify("Exports and reports are for technicians and managers.", severity="warning", markup=False)
-            return
-        await self.action_view("jobs")
-        for view in self.screen.query(JobsView):
-            view.start_form(kind)
-
-    def _starter(self, kind: str) -> Callable[[], None]:
-        def start() -> None:
-            self.run_worker(self.start_job(kind), exit_on_error=False)
-
-        return start
-
-    def _go(self, name: str) -> Callable[[], None]:
-        def go() -> None:
-            self.run_worker(self.action_view(name), exit_on_error=False)
-
-        return go
+        yield from system_commands(self)
 
     # ---- helpers for screens ------------------------------------------------------------------
 
