@@ -1,0 +1,175 @@
+"""The maintenance vocabulary `cmms seed` draws from: sites, equipment families, problems, notes."""
+
+from __future__ import annotations
+
+SITES = [
+    ("Riverside Plant", "RIV"),
+    ("Hillcrest Plant", "HIL"),
+    ("Harbour Works", "HAR"),
+    ("Northgate Mill", "NOR"),
+    ("Lakeside Brewery", "LAK"),
+    ("Café Noir Roastery", "CAF"),  # an accented name: search folds accents
+]
+# Equipment families: (name, type, code prefix, the components work orders talk about).
+EQUIPMENT = [
+    (
+        "Centrifugal Pump",
+        "pump",
+        "PMP",
+        ["impeller", "mechanical seal", "bearing", "coupling", "casing", "suction strainer"],
+    ),
+    ("Dosing Pump", "pump", "DPM", ["diaphragm", "check valve", "stroke adjuster", "suction line", "pulsation damper"]),
+    ("Vacuum Pump", "pump", "VPM", ["vane", "oil separator", "exhaust filter", "bearing", "inlet valve"]),
+    ("Drive Motor", "motor", "MOT", ["winding", "bearing", "cooling fan", "terminal box", "shaft key"]),
+    ("Gearbox", "gearbox", "GBX", ["gear set", "output shaft seal", "breather", "oil level sight glass", "bearing"]),
+    (
+        "Belt Conveyor",
+        "conveyor",
+        "CNV",
+        ["belt", "idler roller", "tensioner", "gearmotor", "scraper", "pulley lagging"],
+    ),
+    ("Roller Conveyor", "conveyor", "RCV", ["drive chain", "roller", "photo eye", "zone controller", "sprocket"]),
+    ("Screw Conveyor", "conveyor", "SCV", ["flight", "hanger bearing", "trough liner", "drive sprocket"]),
+    (
+        "Air Compressor",
+        "compressor",
+        "CMP",
+        ["air filter", "oil separator", "unloader valve", "intercooler", "condensate drain"],
+    ),
+    (
+        "Refrigeration Compressor",
+        "compressor",
+        "RCP",
+        ["suction valve", "crankcase heater", "oil pump", "discharge line"],
+    ),
+    ("Steam Boiler", "boiler", "BLR", ["burner", "feedwater pump", "safety valve", "water level probe", "flue"]),
+    (
+        "Chiller",
+        "chiller",
+        "CHL",
+        ["condenser coil", "evaporator", "expansion valve", "refrigerant charge", "flow switch"],
+    ),
+    (
+        "Cooling Tower",
+        "cooling tower",
+        "CTW",
+        ["fill media", "drift eliminator", "fan blade", "basin heater", "spray nozzle"],
+    ),
+    ("Plate Heat Exchanger", "heat exchanger", "HEX", ["plate pack", "gasket", "inlet port", "tie bar"]),
+    (
+        "Hydraulic Press",
+        "press",
+        "HPR",
+        ["hydraulic cylinder", "proportional valve", "hose", "accumulator", "ram guide"],
+    ),
+    ("CNC Lathe", "lathe", "LTH", ["spindle", "turret", "chuck", "tailstock", "way cover", "coolant pump"]),
+    ("Milling Machine", "mill", "MIL", ["spindle", "tool changer", "ball screw", "way lubrication", "axis encoder"]),
+    ("Welding Robot", "robot", "RBT", ["torch", "wire feeder", "servo motor", "teach pendant", "cable dress pack"]),
+    ("Palletizer", "palletizer", "PAL", ["gripper", "layer pad dispenser", "vacuum cup", "light curtain"]),
+    ("Filler", "filler", "FIL", ["filling valve", "bowl level probe", "capper head", "starwheel", "product pump"]),
+    ("Labeller", "labeller", "LBL", ["glue roller", "label magazine", "vacuum drum", "print head"]),
+    ("Shrink Wrapper", "wrapper", "SWR", ["heat tunnel", "film cutter", "seal jaw", "film unwind"]),
+    ("Industrial Mixer", "mixer", "MIX", ["agitator", "shaft seal", "gear reducer", "scraper blade"]),
+    ("Exhaust Fan", "fan", "FAN", ["fan belt", "impeller", "damper", "bearing", "vibration isolator"]),
+    (
+        "Air Handling Unit",
+        "hvac",
+        "AHU",
+        ["filter bank", "heating coil", "supply fan", "humidifier", "damper actuator"],
+    ),
+    ("Control Valve", "valve", "VLV", ["actuator", "positioner", "packing", "valve seat", "stem"]),
+    (
+        "Diesel Generator",
+        "generator",
+        "GEN",
+        ["starter motor", "fuel injector", "radiator", "battery charger", "alternator"],
+    ),
+    ("Transformer", "transformer", "TRF", ["bushing", "tap changer", "oil conservator", "cooling fins"]),
+    ("Switchboard", "electrical", "SWB", ["circuit breaker", "busbar", "contactor", "surge protector"]),
+    ("Forklift", "forklift", "FLT", ["mast chain", "hydraulic hose", "traction battery", "brake", "tyre"]),
+    ("Overhead Crane", "crane", "CRN", ["hoist rope", "brake", "limit switch", "pendant control", "wheel"]),
+    ("Water Softener", "water treatment", "WSF", ["resin bed", "brine tank", "control head", "bypass valve"]),
+]
+MANUFACTURERS = [
+    "Grundfos", "Siemens", "ABB", "SKF", "Atlas Copco", "Krones", "Sulzer", "KSB", "Flowserve",
+    "Schneider Electric", "Bosch Rexroth", "Fanuc", "Trane", "Parker Hannifin", "Festo", "WEG",
+    "Danfoss", "Bühler", "Endress+Hauser", "Alfa Laval", "Mazak", "Haas", "Kaeser", "Viessmann",
+    "Carrier", "Baltimore Aircoil", "Linde", "Konecranes", "Caterpillar", "Eaton",
+]  # fmt: skip
+# Work-order titles: %1$s is the component, %2$s the asset.
+PROBLEMS = [
+    "Leaking %1$s on %2$s",
+    "Replace worn %1$s on %2$s",
+    "%1$s overheating on %2$s",
+    "Unusual noise from %1$s of %2$s",
+    "Excessive vibration at %1$s of %2$s",
+    "Oil leak at %1$s, %2$s",
+    "Calibrate %1$s on %2$s",
+    "Inspect %1$s of %2$s",
+    "Lubricate %1$s on %2$s",
+    "%2$s tripping: %1$s suspected",
+    "Cracked %1$s on %2$s",
+    "Clean %1$s of %2$s",
+    "Check alignment of %1$s on %2$s",
+    "Seized %1$s on %2$s",
+    "Corrosion on %1$s of %2$s",
+    "Loose %1$s on %2$s",
+    "%2$s will not start, %1$s fault",
+    "Replace damaged %1$s on %2$s",
+    "Adjust %1$s of %2$s",
+    "Quarterly preventive inspection of %2$s",
+    "Annual service of %2$s",
+    "Emergency stop fault on %2$s",
+    "Low output from %2$s",
+    "Intermittent alarm on %2$s",
+]
+SYMPTOMS = [
+    "a steady drip of oil", "a grinding noise", "smoke near the drive end", "high vibration readings",
+    "a burning smell", "water pooling under the unit", "intermittent stops", "a loud knocking",
+    "temperature alarms on the HMI", "pressure swinging between 2 and 9 bar", "a squealing belt",
+    "sparks at the terminal box", "coolant loss", "fault code E42", "a hissing air leak",
+    "reduced throughput", "rattling at start-up", "a rotten-egg smell", "frost on the suction line",
+    "product spilling at the infeed", "jams every few minutes", "overcurrent trips",
+]  # fmt: skip
+FINDINGS = [
+    "Found the %s cracked and the flange bolts loose.",
+    "The %s shows pitting; grease contaminated with water.",
+    "The %s is glazed and out of adjustment.",
+    "Misalignment of 0.4 mm at the %s.",
+    "The %s leaks at the faces.",
+    "The %s is fully clogged with debris.",
+    "Contacts pitted near the %s; thermal overload set too low.",
+    "Erosion visible on the %s.",
+    "The %s chafed against the frame.",
+    "The %s drifted out of calibration.",
+    "Lubrication line to the %s blocked.",
+    "No fault found on the %s after a two-hour test run.",
+]
+ACTIONS = [
+    "Replaced the %s and torqued to spec.",
+    "Fitted a new %s and regreased.",
+    "Adjusted the %s and set the tension.",
+    "Realigned the %s with the laser tool.",
+    "Installed a new %s with an O-ring set.",
+    "Cleaned the %s and swapped the filter cartridge.",
+    "Replaced the contactor and reset the overload next to the %s.",
+    "Ordered a replacement %s; temporary repair done.",
+    "Rerouted the hose away from the %s.",
+    "Recalibrated the %s against the reference gauge.",
+    "Cleared the lubrication line to the %s.",
+    "Monitoring the %s for another week.",
+]
+SHIFTS = ["morning", "afternoon", "night", "weekend"]
+REPORTERS = ["The operator", "The line lead", "Quality control", "The night supervisor", "A contractor", "Safety"]
+NOTES = [
+    "Waiting for spare parts from the supplier.",
+    "Parts arrived; work scheduled for the next shutdown.",
+    "Lockout-tagout applied before opening the guard.",
+    "Vibration back to normal after the repair.",
+    "Production asked for a follow-up inspection in a month.",
+    "Photos attached to the shift log.",
+    "Needs a second technician for lifting.",
+    "Root cause: lubrication interval too long.",
+    "Contractor quote requested for the overhaul.",
+    "Tested under load for thirty minutes, no leaks.",
+]
