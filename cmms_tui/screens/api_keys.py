@@ -25,7 +25,8 @@ from cmms_tui.failures import ReportsFailures
 from cmms_tui.format import parse_time, plain, short_time
 from cmms_tui.screens.dialogs import DIALOG_CSS, Confirm
 from cmms_tui.widgets.header import AppHeader
-from cmms_tui.widgets.table import Column, LiveTable
+from cmms_tui.widgets.table import LiveTable
+from cmms_tui.widgets.table_lines import Column
 
 if TYPE_CHECKING:
     from cmms_tui.app import CmmsApp

@@ -20,7 +20,8 @@ from cmms_tui.client_webhooks import Delivery, Webhook, deliveries, redeliver
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.format import plain, short_time
 from cmms_tui.widgets.header import AppHeader
-from cmms_tui.widgets.table import Column, LiveTable
+from cmms_tui.widgets.table import LiveTable
+from cmms_tui.widgets.table_lines import Column
 
 if TYPE_CHECKING:
     from cmms_tui.app import CmmsApp

@@ -12,7 +12,7 @@ from cmms_tui.format import STATUS_STYLE, plain, severity_badge, short_time
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import Alert
 from cmms_tui.views.base import RecordsView
-from cmms_tui.widgets.table import Column
+from cmms_tui.widgets.table_lines import Column
 
 ACTIVE = ("open", "acknowledged")
 

@@ -11,7 +11,7 @@ from cmms_tui.format import STATUS_STYLE, plain, priority_badge
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import ASSET_STATUSES, Asset
 from cmms_tui.views.base import RecordsView
-from cmms_tui.widgets.table import Column
+from cmms_tui.widgets.table_lines import Column
 
 
 class AssetsView(RecordsView[Asset]):

@@ -18,7 +18,8 @@ from cmms_tui.client import Page
 from cmms_tui.client_session import Params
 from cmms_tui.failures import ReportsFailures
 from cmms_tui.live import LiveEvent
-from cmms_tui.widgets.table import Column, LiveTable
+from cmms_tui.widgets.table import LiveTable
+from cmms_tui.widgets.table_lines import Column
 
 if TYPE_CHECKING:
     from cmms_tui.app import CmmsApp

@@ -17,7 +17,7 @@ from cmms_tui.client_webhooks import Webhook, set_active, webhooks
 from cmms_tui.format import plain, short_time
 from cmms_tui.live import LiveEvent
 from cmms_tui.views.base import RecordsView
-from cmms_tui.widgets.table import Column
+from cmms_tui.widgets.table_lines import Column
 
 HOOK_EVENTS = ("webhook:created", "webhook:updated")
 

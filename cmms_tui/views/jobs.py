@@ -27,7 +27,7 @@ from cmms_tui.live import ConnState, LiveEvent
 from cmms_tui.models import JOB_FINISHED, JOB_STATUSES, Job
 from cmms_tui.views.base import PAGE, RecordsView
 from cmms_tui.views.job_text import clock_time_of, one_line, progress_text, status_text, what_text
-from cmms_tui.widgets.table import Column
+from cmms_tui.widgets.table_lines import Column
 
 POLL_S = 5.0  # active jobs silent this long are re-read
 STATUS_CYCLE: tuple[str | None, ...] = (None, *JOB_STATUSES)

@@ -15,7 +15,7 @@ from cmms_tui.format import due_text, parse_time, plain, priority_badge, status_
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import ORDER_STATUSES, PRIORITIES, Order
 from cmms_tui.views.base import RecordsView
-from cmms_tui.widgets.table import Column
+from cmms_tui.widgets.table_lines import Column
 
 ORDER_EVENTS = ("order:created", "order:updated", "order:status-changed")
 EVENT_EXTRAS = ("changed", "from", "to", "by")

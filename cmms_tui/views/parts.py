@@ -18,7 +18,7 @@ from cmms_tui.client_session import API, Params
 from cmms_tui.format import plain
 from cmms_tui.live import LiveEvent
 from cmms_tui.views.base import RecordsView
-from cmms_tui.widgets.table import Column
+from cmms_tui.widgets.table_lines import Column
 
 Part = dict[str, Any]
 LOW = "bold red"

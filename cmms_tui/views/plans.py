@@ -11,7 +11,7 @@ from cmms_tui.format import parse_time, plain, priority_badge, short_time
 from cmms_tui.live import LiveEvent
 from cmms_tui.models import Plan
 from cmms_tui.views.base import RecordsView
-from cmms_tui.widgets.table import Column
+from cmms_tui.widgets.table_lines import Column
 
 
 def trigger_text(plan: Plan) -> Text:
