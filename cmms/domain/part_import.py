@@ -1,6 +1,6 @@
 """The CSV import of parts: columns, and the validation of every row before anything is created.
 
-Rules (the same shape as the asset import of `cmms.domain.exports`):
+Rules (the same shape as the asset import of `cmms.domain.asset_import`):
 - The header names the columns in any order, case-insensitively: `number` and `name` are required;
   `unit, description, barcode, min_qty, reorder_qty` are optional; what a parts export adds
   (`id, average_cost, on_hand, available, created_at, updated_at, version`) is ignored; any other
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from cmms.domain import exports
-from cmms.domain.exports import Row, RowError
+from cmms.domain import asset_import
+from cmms.domain.asset_import import Row, RowError
 from cmms.domain.inventory import PartIn
 
 REQUIRED = ("number", "name")
@@ -36,7 +36,7 @@ class Checked:
 
 def parse(text: str) -> tuple[list[Row], list[RowError]]:
     """The rows and the file's errors (header and unreadable rows), never raising."""
-    parsed = exports.parse(text)
+    parsed = asset_import.parse(text)
     errors = [e for e in parsed.errors if e.line != 1 or not parsed.columns]
     if parsed.columns:
         errors += _check_header(parsed.columns)

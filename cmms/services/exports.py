@@ -4,7 +4,7 @@ An export declares a server-side cursor and fetches it in chunks of 2,000 rows, 
 the file before the next is read, so memory stays flat however many rows there are. Progress is
 relative to a count taken first (rows committed meanwhile may make it approximate).
 
-The import validates the whole file before creating anything (rules in `cmms.domain.exports`), and
+The import validates the whole file before creating anything (rules in `cmms.domain.asset_import`), and
 then creates each asset through `assets.create`, so audit rows, events and caches stay right. It is
 idempotent on the job: assets an earlier attempt created are recognised by the audit rows carrying
 the job's request id, and the import resumes after them instead of creating them twice.
@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from cmms.db.pool import transaction
 from cmms.db.repos import exports as repo
 from cmms.db.repos import users
+from cmms.domain import asset_import
 from cmms.domain import exports as rules
 from cmms.domain.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from cmms.domain.roles import SUPERVISORS, Actor, Role
@@ -145,12 +146,12 @@ async def import_assets(
     audit rows are looked for from then on). Returns the report: counts, row errors, created ids.
     """
     await _check_requester(deps, actor)
-    parsed = rules.parse(text)
+    parsed = asset_import.parse(text)
     report: dict[str, Any] = {"entity": "assets", "valid_rows_only": valid_rows_only, "rows": len(parsed.rows)}
     header_bad = any(e.line == 1 for e in parsed.errors)
     if header_bad:
         return _report(report, [], parsed.errors, [], rows_checked=False)
-    refs = rules.references(parsed.rows)
+    refs = asset_import.references(parsed.rows)
     async with transaction(deps.pool, actor.tenant_id) as cur:
         plants = await repo.plants_named(cur, actor.tenant_id, sorted(refs.plant_ids), sorted(refs.plant_names))
         found = await repo.assets_by_code(cur, actor.tenant_id, sorted(refs.codes))
@@ -162,9 +163,11 @@ async def import_assets(
         by_name.setdefault(str(p["name"]).lower(), int(p["id"]))
     by_name.update({str(p["name"]): int(p["id"]) for p in plants})
     existing = {
-        str(a["code"]): rules.ExistingAsset(int(a["id"]), int(a["plant_id"])) for a in found if a["id"] not in done_ids
+        str(a["code"]): asset_import.ExistingAsset(int(a["id"]), int(a["plant_id"]))
+        for a in found
+        if a["id"] not in done_ids
     }
-    checked = rules.check(parsed.rows, by_id, by_name, existing)
+    checked = asset_import.check(parsed.rows, by_id, by_name, existing)
     errors = sorted([*parsed.errors, *checked.errors], key=lambda e: e.line)
     await progress(0.05, f"{len(parsed.rows)} rows checked, {len(checked.bad_lines)} with errors")
     if errors and not valid_rows_only:
@@ -174,7 +177,7 @@ async def import_assets(
     return _report(report, checked.valid, errors, list(created.values()))
 
 
-def _resume(valid: list[rules.Candidate], done: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _resume(valid: list[asset_import.Candidate], done: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """Match what an earlier attempt created with the first valid rows (they are created in order)."""
     created: dict[int, dict[str, Any]] = {}
     for cand, row in zip(valid, done, strict=False):
@@ -192,9 +195,9 @@ def _resume(valid: list[rules.Candidate], done: list[dict[str, Any]]) -> dict[in
 async def _create(
     deps: Deps,
     actor: Actor,
-    valid: list[rules.Candidate],
+    valid: list[asset_import.Candidate],
     created: dict[int, dict[str, Any]],
-    errors: list[rules.RowError],
+    errors: list[asset_import.RowError],
     progress: Progress,
 ) -> None:
     ids_by_code = {c["code"]: c["id"] for c in created.values() if c["code"]}
@@ -207,12 +210,13 @@ async def _create(
             parent_id = ids_by_code.get(cand.parent_code)
             if parent_id is None:
                 line = lines_by_code.get(cand.parent_code)
-                errors.append(rules.RowError(cand.line, "parent_code", f"the parent (line {line}) was not imported"))
+                reason = f"the parent (line {line}) was not imported"
+                errors.append(asset_import.RowError(cand.line, "parent_code", reason))
                 continue
         try:
             row = await assets.create(deps, actor, cand.asset.model_copy(update={"parent_id": parent_id}))
         except DomainError as exc:
-            errors.append(rules.RowError(cand.line, exc.field or "", exc.detail))
+            errors.append(asset_import.RowError(cand.line, exc.field or "", exc.detail))
             continue
         created[cand.line] = {"line": cand.line, "id": row["id"], "code": row["code"]}
         if row["code"]:
@@ -223,8 +227,8 @@ async def _create(
 
 def _report(
     base: dict[str, Any],
-    valid: list[rules.Candidate],
-    errors: list[rules.RowError],
+    valid: list[asset_import.Candidate],
+    errors: list[asset_import.RowError],
     created: list[dict[str, Any]],
     *,
     rows_checked: bool = True,

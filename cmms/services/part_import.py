@@ -15,8 +15,8 @@ from cmms.db.pool import transaction
 from cmms.db.repos import parts as repo
 from cmms.db.repos import users
 from cmms.domain import part_import as rules
+from cmms.domain.asset_import import RowError
 from cmms.domain.errors import DomainError, Forbidden
-from cmms.domain.exports import RowError
 from cmms.domain.roles import SUPERVISORS, Actor, Role
 from cmms.services.deps import Deps
 from cmms.services.parts import PARTS

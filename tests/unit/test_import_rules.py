@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from cmms.domain.exports import ExistingAsset, check, export_filters, parse, protect, unprotect
+from cmms.domain.asset_import import ExistingAsset, check, parse
+from cmms.domain.exports import export_filters, protect, unprotect
 
 PLANTS = {1: "North", 2: "South"}
 BY_NAME = {"North": 1, "north": 1, "South": 2, "south": 2}
