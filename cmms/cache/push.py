@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from typing import Protocol
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -116,8 +116,9 @@ class PushChannel:
 def channel_name(topic: str, redis_url: str) -> str:
     """`cmms:push:<topic>:db<n>`: Redis pub/sub ignores database numbers, so deployments sharing one
     Redis on different databases must not hear each other's changes."""
-    database = urlparse(redis_url).path.strip("/") or "0"
-    return f"cmms:push:{topic}:db{database}"
+    url = urlparse(redis_url)
+    database = parse_qs(url.query).get("db", ["0"])[0] if url.scheme == "unix" else url.path.strip("/") or "0"
+    return f"cmms:push:{topic}:db{database if database.isdigit() else 0}"
 
 
 def _text(value: object) -> str:

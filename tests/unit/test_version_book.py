@@ -54,3 +54,12 @@ def test_a_lost_channel_or_an_unreadable_message_stops_every_answer() -> None:
     book.learn(book.generation, 7, {NAME: 3})
     book.on_lost()
     assert book.get(NAME) is None
+
+
+def test_push_channels_are_named_by_redis_database() -> None:
+    from cmms.cache.push import channel_name
+
+    assert channel_name("cache", "redis://127.0.0.1:6379/15") == "cmms:push:cache:db15"
+    assert channel_name("revoked", "redis://redis.internal:6379") == "cmms:push:revoked:db0"
+    assert channel_name("cache", "unix:///tmp/cmms/redis.socket") == "cmms:push:cache:db0"  # embedded
+    assert channel_name("cache", "unix:///tmp/r.sock?db=3") == "cmms:push:cache:db3"
