@@ -30,7 +30,7 @@ class CacheCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         stats = self.cache.stats
         for name, value, doc in (
-            ("hits", stats.hits, "Cache reads answered from Redis"),
+            ("hits", stats.hits, "Cache reads answered from the cache (this process or Redis)"),
             ("misses", stats.misses, "Cache reads that went to PostgreSQL"),
             ("errors", stats.errors, "Redis errors met by the cache"),
             ("loads", stats.loads, "Database loads made on behalf of the cache"),
