@@ -4,7 +4,7 @@ Cache namespace versions and revocations are kept in each process so that a requ
 Redis round trip; a node that changes them publishes the change (in the same Lua script as the
 change itself, so a change is never made without its message). A copy is only trusted while the
 subscription is known to be alive: the channel confirms its subscription, then tells each
-subscriber to refresh from the source of truth; it pings every second, and when Redis stops
+subscriber to refresh from the source of truth; it pings every 0.5 s, and when Redis stops
 answering (or the connection drops, which also covers a Redis restart) every subscriber hears
 `lost()` and goes back to asking Redis or PostgreSQL per request until the next subscription.
 """
@@ -37,7 +37,7 @@ class Subscriber(Protocol):
 
 
 class PushChannel:
-    def __init__(self, redis: Redis, *, ping_every: float = 1.0, dead_after: float = 3.0) -> None:
+    def __init__(self, redis: Redis, *, ping_every: float = 0.5, dead_after: float = 1.5) -> None:
         self._redis = redis
         self._subscribers: dict[str, Subscriber] = {}
         self.ping_every = ping_every
