@@ -64,6 +64,9 @@ class PushChannel:
         pubsub = self._redis.pubsub()
         try:
             await self._subscribed(pubsub)
+        except asyncio.CancelledError:
+            self._lose(quietly=True)  # shutting down: nothing is wrong
+            raise
         except BaseException:
             self._lose()  # before the connection is closed, which may take a while
             raise
@@ -103,10 +106,12 @@ class PushChannel:
                 self.subscriptions += 1
                 for subscriber in self._subscribers.values():
                     subscriber.on_subscribed()
-                log.info("push channel subscribed", extra={"channels": sorted(confirmed)})
+                # Routine at start-up (DEBUG, off the first screen); worth a line when it comes back.
+                level = logging.INFO if self.subscriptions > 1 else logging.DEBUG
+                log.log(level, "push channel subscribed", extra={"channels": sorted(confirmed)})
 
-    def _lose(self) -> None:
-        if self.live:
+    def _lose(self, quietly: bool = False) -> None:
+        if self.live and not quietly:
             log.warning("push channel lost; in-process copies are checked against Redis until it is back")
         self.live = False
         for subscriber in self._subscribers.values():
