@@ -8,22 +8,19 @@ name as they arrive, and both report bytes done so the console can draw a progre
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, cast
 
 import aiohttp
 
 from cmms_tui.client_errors import SessionExpired, Unreachable, problem_of
-from cmms_tui.client_saving import _free_path, _safe_name
+from cmms_tui.client_saving import CHUNK, Progress, _safe_name, _save
 from cmms_tui.client_session import API
 
 if TYPE_CHECKING:
     from cmms_tui.client import ApiClient
 
-Progress = Callable[[int, int | None], None]  # (bytes done, total when known)
-CHUNK = 1 << 16
 TRANSFER_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=60.0)
 
 
@@ -95,35 +92,7 @@ async def download(api: ApiClient, file_id: int, folder: Path, progress: Progres
                     raise await problem_of(response)
                 disposition = response.content_disposition
                 name = _safe_name(disposition.filename if disposition else None, f"file-{file_id}")
-                return await _save(response, folder, name, progress, _free_path)
+                return await _save(response.content, folder, name, progress, response.content_length)
         except (aiohttp.ClientConnectionError, TimeoutError, aiohttp.ClientPayloadError) as exc:
             raise Unreachable(f"cannot reach {api.base_url}: {exc or type(exc).__name__}") from exc
     raise await _refused()
-
-
-async def _save(
-    response: aiohttp.ClientResponse,
-    folder: Path,
-    name: str,
-    progress: Progress | None,
-    free_path: Callable[[Path, str], Path],
-) -> Path:
-    """Write under a temporary name, then rename: a broken transfer leaves no half file behind."""
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    temp = folder / f".{name}.{os.getpid()}.part"
-    out = await asyncio.to_thread(temp.open, "wb")
-    total, done = response.content_length, 0
-    try:
-        async for chunk in response.content.iter_chunked(CHUNK):
-            await asyncio.to_thread(out.write, chunk)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
-    except BaseException:
-        out.close()
-        temp.unlink(missing_ok=True)
-        raise
-    out.close()
-    final = free_path(folder, name)
-    await asyncio.to_thread(os.replace, temp, final)
-    return final

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+
+Progress = Callable[[int, int | None], None]  # (bytes done, total when known)
+CHUNK = 1 << 16
 
 
 def _safe_name(name: str | None, fallback: str) -> str:
@@ -26,14 +30,24 @@ def _free_path(folder: Path, name: str) -> Path:
     return path
 
 
-async def _save(content: aiohttp.StreamReader, folder: Path, name: str) -> Path:
+async def _save(
+    content: aiohttp.StreamReader,
+    folder: Path,
+    name: str,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> Path:
     """Write under a temporary name, then rename: a broken transfer leaves no half file behind."""
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
     temp = folder / f".{name}.{os.getpid()}.part"
     out = await asyncio.to_thread(temp.open, "wb")
+    done = 0
     try:
-        async for chunk in content.iter_chunked(1 << 16):
+        async for chunk in content.iter_chunked(CHUNK):
             await asyncio.to_thread(out.write, chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
     except BaseException:
         out.close()
         temp.unlink(missing_ok=True)
