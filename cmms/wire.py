@@ -37,10 +37,19 @@ class JsonList(list[Any]):
 def with_json(value: Any, body: bytes | None = None) -> Any:
     """`value` carrying its encoding (`body` when the caller has it), and so do its lists and
     documents one level down, so that the items of a cached page are not encoded again either."""
+    if not isinstance(value, (list, tuple)):
+        return _attached(value, body)
+    frozen = JsonList(_attached(v) for v in value)
+    frozen.json = body if body is not None else dumps_bytes(value)
+    return frozen
+
+
+def _attached(value: Any, body: bytes | None = None) -> Any:
+    """A dict or list as JsonDict/JsonList with its own encoding; anything else as it is."""
     if isinstance(value, dict):
         frozen: JsonDict | JsonList = JsonDict(value)
-    elif isinstance(value, (list, tuple)):
-        frozen = JsonList(with_json(v) if isinstance(v, (dict, list)) else v for v in value)
+    elif isinstance(value, list):
+        frozen = JsonList(value)
     else:
         return value
     frozen.json = body if body is not None else dumps_bytes(value)
@@ -48,9 +57,8 @@ def with_json(value: Any, body: bytes | None = None) -> Any:
 
 
 def dumps_bytes(value: Any) -> bytes:
-    body = getattr(value, "json", None)
-    if body is not None and isinstance(value, (JsonDict, JsonList)):
-        return body  # type: ignore[no-any-return]
+    if isinstance(value, (JsonDict, JsonList)):
+        return value.json
     return orjson.dumps(value, default=_default, option=OPTIONS)
 
 
