@@ -60,6 +60,10 @@ class AccessLog:
         if self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(self.every, self.flush)
 
+    async def on_cleanup(self, _app: object) -> None:
+        """Lines still waiting when the app stops go out."""
+        self.flush()
+
     def flush(self) -> None:
         self._flush = None
         lines, self._lines = self._lines, []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 
@@ -30,7 +29,7 @@ def make_app(deps: Deps, readiness: ReadinessCheck) -> web.Application:
     app = web.Application(
         middlewares=[make_middleware(metrics, access)], client_max_size=deps.settings.server.max_body_bytes
     )
-    app.on_cleanup.append(lambda _: asyncio.sleep(0, access.flush()))
+    app.on_cleanup.append(access.on_cleanup)
     app[DEPS] = deps
     app[METRICS] = metrics
     app[READINESS] = readiness
